@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+/**
+ * The `dataloader` command. Each subcommand lives in cli/commands/ and
+ * registers itself on the program here.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerMigrate } from './commands/migrate.js';
+import { registerServe } from './commands/serve.js';
+
+const program = new Command('dataloader')
+  .description('Metadata-driven data loader: loads every table in the control database on its schedule.')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerMigrate(program);
+registerServe(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else {
+    console.error(`dataloader: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
