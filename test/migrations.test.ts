@@ -3,7 +3,7 @@ import { migrate } from '../shared/db/migrate.js';
 import { createTestDatabase, testClientConfig } from './support/db.js';
 import { applySeedSchema, describeSeedObjects, withClient } from './support/schema.js';
 
-const MIGRATIONS = ['001_control_schema', '002_views_and_sensor_indexes'];
+const MIGRATIONS = ['001_control_schema', '002_views_and_sensor_indexes', '003_run_tracking'];
 
 async function appliedMigrations(url: string): Promise<string[]> {
   return withClient(url, async (c) => {
@@ -18,7 +18,7 @@ describe('migrations', () => {
     await applySeedSchema(seeded.url);
     const fresh = await createTestDatabase({ empty: true });
     const applied = await migrate(testClientConfig(fresh.url));
-    expect(applied.slice(0, 2)).toEqual(MIGRATIONS);
+    expect(applied.slice(0, MIGRATIONS.length)).toEqual(MIGRATIONS);
 
     const expected = await describeSeedObjects(seeded.url);
     const actual = await describeSeedObjects(fresh.url);
@@ -51,7 +51,7 @@ describe('migrations', () => {
     const before = await describeSeedObjects(prod.url);
 
     const applied = await migrate(testClientConfig(prod.url));
-    expect(applied.slice(0, 2)).toEqual(MIGRATIONS);
+    expect(applied.slice(0, MIGRATIONS.length)).toEqual(MIGRATIONS);
     expect(await appliedMigrations(prod.url)).toEqual(applied);
 
     const after = await describeSeedObjects(prod.url);

@@ -11,6 +11,10 @@ import { passwordProviderFor, type PasswordProvider } from './auth.js';
 /** Anything that runs a query: a pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
+// Dates bound as parameters are sent as UTC, so that TIMESTAMP (without time
+// zone) columns hold UTC whatever the process's time zone.
+pg.defaults.parseInputDatesAsUTC = true;
+
 const TIMESTAMP_OID = 1114;
 const INT8_OID = 20;
 

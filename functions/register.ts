@@ -1,0 +1,13 @@
+/**
+ * Registers every Azure Function on an `app` (from @azure/functions, or a
+ * stand-in in tests that captures the registrations). Importing this module
+ * registers nothing; functions/index.ts, the entry the host loads, calls setup.
+ */
+import type { app as azureApp } from '@azure/functions';
+
+export type FunctionsApp = Pick<typeof azureApp, 'timer' | 'http' | 'serviceBusQueue'>;
+
+export function setup(_app: FunctionsApp): void {
+  // Each function file adds its registration here: sensor and reaper (timers),
+  // loader (Service Bus queue), the admin API (HTTP).
+}

@@ -1,0 +1,48 @@
+/**
+ * The composition root: the long-lived resources of one process (control pool,
+ * queue, secret resolver, ...), created on first use from the settings and
+ * shared by every function in the process. Tests build their own with
+ * `createRuntime`, on a test database.
+ */
+import type pg from 'pg';
+import { controlConnectionOptions, createControlPool } from './db/pool.js';
+import { getSettings, type Settings } from './settings.js';
+
+export interface Runtime {
+  settings: Settings;
+  /** The control database. */
+  pool: pg.Pool;
+  /** Ends everything the runtime opened. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  settings: Settings;
+  /** Overrides the settings' DATABASE_URL (the local host's embedded database). */
+  databaseUrl?: string;
+}
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const { settings } = options;
+  const pool = createControlPool(controlConnectionOptions(settings, options.databaseUrl ?? settings.DATABASE_URL), settings.CONTROL_DB_POOL_MAX);
+  return {
+    settings,
+    pool,
+    close: async () => {
+      await pool.end();
+    },
+  };
+}
+
+let current: Runtime | undefined;
+
+/** The process's runtime (Azure Functions), created on first use. */
+export function getRuntime(): Runtime {
+  current ??= createRuntime({ settings: getSettings() });
+  return current;
+}
+
+/** Installs the runtime the process uses (the local host, which owns its database). */
+export function setRuntime(runtime: Runtime | undefined): void {
+  current = runtime;
+}
