@@ -6,12 +6,15 @@
  */
 import type pg from 'pg';
 import { controlConnectionOptions, createControlPool } from './db/pool.js';
+import { createLogger, type Logger } from './log.js';
 import { getSettings, type Settings } from './settings.js';
 
 export interface Runtime {
   settings: Settings;
   /** The control database. */
   pool: pg.Pool;
+  /** One plain line per event; never given secret values. */
+  log: Logger;
   /** Ends everything the runtime opened. */
   close(): Promise<void>;
 }
@@ -20,6 +23,7 @@ export interface RuntimeOptions {
   settings: Settings;
   /** Overrides the settings' DATABASE_URL (the local host's embedded database). */
   databaseUrl?: string;
+  log?: Logger;
 }
 
 export function createRuntime(options: RuntimeOptions): Runtime {
@@ -28,6 +32,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   return {
     settings,
     pool,
+    log: options.log ?? createLogger(settings.LOG_LEVEL),
     close: async () => {
       await pool.end();
     },
