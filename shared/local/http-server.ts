@@ -1,0 +1,127 @@
+/**
+ * Serves HTTP functions on a plain node:http server under the same routes as
+ * Azure Functions (`/api/<route>`), by building the same HttpRequest objects
+ * the host builds and calling the same handlers: there is no second
+ * implementation of the API.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import type { Logger } from '../log.js';
+
+export interface HttpRoute {
+  name: string;
+  /** Azure Functions route template, without the `api/` prefix: `tables/{id}`, `tables/{id:int}`, `health`. */
+  route: string;
+  methods: readonly string[];
+  handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+}
+
+interface CompiledRoute extends HttpRoute {
+  pattern: RegExp;
+  paramNames: string[];
+}
+
+const ROUTE_PREFIX = '/api/';
+
+/** Turns a route template into a matcher; `{name}`, `{name:constraint}` and `{name?}` segments. */
+export function compileRoute(route: HttpRoute): CompiledRoute {
+  const paramNames: string[] = [];
+  const segments = route.route.replace(/^\/+|\/+$/g, '').split('/');
+  const source = segments
+    .map((segment) => {
+      const match = /^\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?(\?)?\}$/.exec(segment);
+      if (!match) return `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
+      const [, catchAll, name, constraint, optional] = match;
+      paramNames.push(name!);
+      const body = catchAll ? '(.*)' : constraint === 'int' ? '(-?\\d+)' : '([^/]+)';
+      return optional ? `(?:/${body})?` : `/${body}`;
+    })
+    .join('');
+  return { ...route, pattern: new RegExp(`^${source}/?$`, 'i'), paramNames };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function writeResponse(response: ServerResponse, result: HttpResponseInit): Promise<void> {
+  const headers = new Headers(result.headers as ConstructorParameters<typeof Headers>[0]);
+  let body: string | Uint8Array | undefined;
+  if (result.jsonBody !== undefined) {
+    body = JSON.stringify(result.jsonBody);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  } else if (typeof result.body === 'string' || result.body instanceof Uint8Array) {
+    body = result.body;
+  }
+  response.writeHead(result.status ?? 200, Object.fromEntries(headers.entries()));
+  response.end(body);
+}
+
+export interface LocalHttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:`port` (0 for any free port). */
+export async function startHttpServer(routes: readonly HttpRoute[], port: number, log: Logger): Promise<LocalHttpServer> {
+  const compiled = routes.map(compileRoute);
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+      if (!url.pathname.startsWith(ROUTE_PREFIX)) {
+        await writeResponse(res, { status: 404, jsonBody: { error: 'not found' } });
+        return;
+      }
+      const path = url.pathname.slice(ROUTE_PREFIX.length - 1);
+      const method = (req.method ?? 'GET').toUpperCase();
+      let pathMatched = false;
+      for (const route of compiled) {
+        const match = route.pattern.exec(path);
+        if (!match) continue;
+        pathMatched = true;
+        if (!route.methods.includes(method)) continue;
+        const params: Record<string, string> = {};
+        route.paramNames.forEach((name, i) => {
+          const value = match[i + 1];
+          if (value !== undefined) params[name] = decodeURIComponent(value);
+        });
+        const headers: Record<string, string> = {};
+        for (const [key, value] of Object.entries(req.headers)) {
+          if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
+        }
+        const body = await readBody(req);
+        const request = new HttpRequest({
+          method,
+          url: url.toString(),
+          headers,
+          params,
+          ...(body.length > 0 ? { body: { bytes: body } } : {}),
+        });
+        const context = new InvocationContext({ functionName: route.name });
+        await writeResponse(res, await route.handler(request, context));
+        return;
+      }
+      await writeResponse(res, pathMatched ? { status: 405, jsonBody: { error: `method ${method} not allowed` } } : { status: 404, jsonBody: { error: 'not found' } });
+    })().catch(async (error: unknown) => {
+      log.error('http request failed', { path: req.url, reason: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) await writeResponse(res, { status: 500, jsonBody: { error: 'internal error' } });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
