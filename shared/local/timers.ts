@@ -1,0 +1,46 @@
+/**
+ * Timer triggers for the local host: runs a job at each occurrence of an
+ * NCRONTAB schedule (six fields, seconds first, as Azure Functions timers use),
+ * never two runs of the same job at once.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import type { Logger } from '../log.js';
+
+export interface LocalTimer {
+  /** Stops scheduling and waits for a run in progress to end. */
+  stop(): Promise<void>;
+}
+
+export function startTimer(name: string, schedule: string, job: () => Promise<void>, log: Logger): LocalTimer {
+  // Parse once up front so that a bad schedule fails at start-up, not at the first tick.
+  CronExpressionParser.parse(schedule, { tz: 'UTC' });
+  let stopped = false;
+  let timeout: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  const scheduleNext = () => {
+    if (stopped) return;
+    // From now, not from the previous occurrence: a run longer than the period skips slots instead of bunching up.
+    const next = CronExpressionParser.parse(schedule, { currentDate: new Date(), tz: 'UTC' }).next().toDate();
+    timeout = setTimeout(fire, Math.max(0, next.getTime() - Date.now()));
+  };
+  const fire = () => {
+    if (stopped) return;
+    if (!running) {
+      running = job()
+        .catch((error: unknown) => log.error(`${name} failed`, { reason: error instanceof Error ? error.message : String(error) }))
+        .finally(() => {
+          running = undefined;
+        });
+    }
+    scheduleNext();
+  };
+  scheduleNext();
+  return {
+    stop: async () => {
+      stopped = true;
+      if (timeout) clearTimeout(timeout);
+      await running;
+    },
+  };
+}
