@@ -1,0 +1,74 @@
+/**
+ * Resolves the secret names held in table_control_dbconfig.db_config_value.
+ * The vault is chosen by the row's db_kv_scope through the KEYVAULT_URLS
+ * setting; a scope with no vault reads the environment. Values are cached for
+ * SECRET_CACHE_TTL_SECONDS and never logged or put in an error message.
+ */
+import { envSecretSource } from './env.js';
+import { MissingSecretError } from './errors.js';
+import { createKeyVaultClient, keyVaultSecretSource, type KeyVaultClient } from './keyvault.js';
+import type { SecretSource } from './source.js';
+
+export interface SecretResolver {
+  /** The value of `secretName` in the vault of `scope`; MissingSecretError when there is none. */
+  resolve(scope: string | null, secretName: string): Promise<string>;
+  /** Resolves every value of a name map (`{ host: 'sales-db-host', ... }`) at once. */
+  resolveAll(scope: string | null, names: Record<string, string>): Promise<Record<string, string>>;
+}
+
+export interface SecretResolverOptions {
+  /** db_kv_scope -> vault URL (the KEYVAULT_URLS setting). */
+  keyVaultUrls: Record<string, string>;
+  ttlSeconds: number;
+  env?: NodeJS.ProcessEnv;
+  /** Builds a vault client (tests inject one). */
+  createClient?: (vaultUrl: string) => Promise<KeyVaultClient>;
+  now?: () => number;
+}
+
+interface Cached {
+  value: string;
+  expiresAt: number;
+}
+
+export function createSecretResolver(options: SecretResolverOptions): SecretResolver {
+  const now = options.now ?? Date.now;
+  const createClient = options.createClient ?? createKeyVaultClient;
+  const env = envSecretSource(options.env ?? process.env);
+  const vaults = new Map<string, Promise<SecretSource>>();
+  const cache = new Map<string, Cached>();
+
+  const sourceFor = (scope: string | null): Promise<SecretSource> => {
+    const url = scope === null ? undefined : options.keyVaultUrls[scope];
+    if (!url) return Promise.resolve(env);
+    let source = vaults.get(url);
+    if (!source) {
+      source = createClient(url).then((client) => keyVaultSecretSource(url, client));
+      // A failed client creation is not cached: the next resolve tries again.
+      source.catch(() => vaults.delete(url));
+      vaults.set(url, source);
+    }
+    return source;
+  };
+
+  const resolve = async (scope: string | null, secretName: string): Promise<string> => {
+    const key = `${scope ?? ''}\u0000${secretName}`;
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > now()) return hit.value;
+    const source = await sourceFor(scope);
+    const value = await source.get(secretName);
+    if (value === undefined) throw new MissingSecretError(secretName, source.describe(secretName));
+    cache.set(key, { value, expiresAt: now() + options.ttlSeconds * 1000 });
+    return value;
+  };
+
+  return {
+    resolve,
+    resolveAll: async (scope, names) => {
+      const entries = await Promise.all(
+        Object.entries(names).map(async ([field, secretName]) => [field, await resolve(scope, secretName)] as const),
+      );
+      return Object.fromEntries(entries);
+    },
+  };
+}
