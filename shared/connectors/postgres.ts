@@ -1,0 +1,134 @@
+/**
+ * The PostgreSQL source connector. Every read runs in its own READ ONLY
+ * transaction (a custom `query` can never write) and streams
+ * `COPY (SELECT ...) TO STDOUT`: rows go to the destination as COPY text
+ * without being parsed, held or re-encoded.
+ */
+import type { Readable } from 'node:stream';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { TerminalError } from '../loader/errors.js';
+import { createDataPool, type ResolvedConnection } from './postgres-connection.js';
+import { describeSql, selectSql, signatureSql, TYPE_NAMES_SQL } from './postgres-sql.js';
+import {
+  describeRelation,
+  type ColumnSpec,
+  type ReadSpec,
+  type SignatureSpec,
+  type SourceConnector,
+  type SourceRelation,
+  type SourceSession,
+} from './port.js';
+
+/** Runs `work` on a client inside a READ ONLY transaction; the client goes back to the pool (or is destroyed when broken). */
+async function withReadOnly<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Names what went wrong in a relation: a missing table or a broken query is the admin's to fix. */
+function relationError(relation: SourceRelation, action: string, error: unknown): Error {
+  const what = relation.kind === 'query' ? 'the custom query (table_control.query)' : `source table ${describeRelation(relation)}`;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new Error(`${action} ${what} failed: ${reason}`, { cause: error });
+}
+
+async function setSettings(client: pg.ClientBase, settings: string[]): Promise<void> {
+  if (settings.length === 0) return;
+  const names = settings.map((_, i) => `dataloader.p${i + 1}`);
+  await client.query(`SELECT set_config(n, v, true) FROM unnest($1::text[], $2::text[]) AS s(n, v)`, [names, settings]);
+}
+
+class PostgresSession implements SourceSession {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async describe(relation: SourceRelation): Promise<ColumnSpec[]> {
+    return withReadOnly(this.pool, async (client) => {
+      let fields: pg.FieldDef[];
+      try {
+        ({ fields } = await client.query(describeSql(relation)));
+      } catch (error) {
+        throw relationError(relation, 'reading', error);
+      }
+      const { rows } = await client.query<{ type: string }>(TYPE_NAMES_SQL, [
+        fields.map((f) => f.dataTypeID),
+        fields.map((f) => f.dataTypeModifier),
+      ]);
+      const columns = fields.map((f, i) => ({ name: f.name, type: rows[i]!.type }));
+      const seen = new Set<string>();
+      for (const column of columns) {
+        if (seen.has(column.name)) {
+          throw new TerminalError(`the ${describeRelation(relation)} returns column "${column.name}" more than once; give each column its own name`);
+        }
+        seen.add(column.name);
+      }
+      return columns;
+    });
+  }
+
+  async read(spec: ReadSpec): Promise<Readable> {
+    const { sql, settings } = selectSql(spec);
+    const client = await this.pool.connect();
+    let released = false;
+    const release = (error?: Error) => {
+      if (released) return;
+      released = true;
+      client.release(error);
+    };
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await setSettings(client, settings);
+    } catch (error) {
+      release(error as Error);
+      throw relationError(spec.relation, 'reading', error);
+    }
+    const stream = client.query(copyTo(`COPY (${sql}) TO STDOUT`));
+    stream.on('end', () => {
+      client.query('COMMIT').then(
+        () => release(),
+        (e: Error) => release(e),
+      );
+    });
+    // An error (or the consumer destroying the stream) leaves the connection mid-COPY: destroy it.
+    stream.on('error', (error) => release(error));
+    stream.on('close', () => {
+      if (!stream.readableEnded) release(new Error('COPY stream closed before its end'));
+    });
+    return stream;
+  }
+
+  async signature(spec: SignatureSpec): Promise<string> {
+    return withReadOnly(this.pool, async (client) => {
+      try {
+        const { rows } = await client.query<{ signature: string }>(signatureSql(spec));
+        return rows[0]!.signature;
+      } catch (error) {
+        throw relationError(spec.relation, 'reading the change signature of', error);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export const postgresConnector: SourceConnector = {
+  requiredSecrets: ['host', 'database', 'user', 'password'],
+  optionalSecrets: ['port', 'sslmode'],
+  async open(connection: ResolvedConnection, options: { maxConnections: number }): Promise<SourceSession> {
+    const pool = await createDataPool(connection, 'source', options.maxConnections);
+    return new PostgresSession(pool);
+  },
+};
