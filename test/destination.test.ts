@@ -1,0 +1,149 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ColumnSpec } from '../shared/connectors/port.js';
+import { createCopyEncoder, encodeCopyRow } from '../shared/destination/copy-encoder.js';
+import type { DestinationSession, Staging, TableRef } from '../shared/destination/port.js';
+import { openPostgresDestination } from '../shared/destination/postgres.js';
+import { typeHolds } from '../shared/destination/postgres-schema.js';
+import { classifyError } from '../shared/loader/errors.js';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { connectionOf } from './support/source.js';
+
+let db: TestDatabase;
+let destination: DestinationSession;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ empty: true, prefix: 'dst' });
+  destination = await openPostgresDestination(connectionOf(db), 3);
+});
+
+afterAll(async () => {
+  await destination?.close();
+});
+
+const columns: ColumnSpec[] = [
+  { name: 'Id', type: 'integer' },
+  { name: 'na"me; --', type: 'character varying(10)' },
+  { name: 'at', type: 'timestamp(6) without time zone' },
+];
+
+async function stage(target: TableRef, rows: unknown[][], forReplace: boolean, cols = columns): Promise<Staging> {
+  const staging = await destination.createStaging(target, cols, { forReplace, tag: '7' });
+  const writer = await staging.openWriter();
+  await pipeline(Readable.from(rows), createCopyEncoder(16), writer);
+  expect(writer.rowCount).toBe(rows.length);
+  return staging;
+}
+
+async function contents(target: TableRef): Promise<unknown[]> {
+  const { rows } = await db.pool.query(
+    `SELECT "Id", "na""me; --" AS name, at::text FROM ${`"${target.schema}"."${target.table.replace(/"/g, '""')}"`} ORDER BY "Id"`,
+  );
+  return rows.map((r) => [r.Id, r.name, r.at]);
+}
+
+describe('COPY text encoding', () => {
+  it('escapes delimiters, backslashes and NULLs, and writes dates in UTC with microseconds', () => {
+    expect(encodeCopyRow([1, null, 'a\tb\nc\\d', true, new Date('2024-01-02T03:04:05.678Z'), Buffer.from([1, 255]), [1, 'x y', null]])).toBe(
+      '1\t\\N\ta\\tb\\nc\\\\d\tt\t2024-01-02 03:04:05.678+00\t\\\\x01ff\t{"1","x y",NULL}\n',
+    );
+  });
+});
+
+describe('PostgreSQL destination', () => {
+  const target = { schema: 'landing', table: 'Or"ders; x' };
+
+  it('creates a missing table from the source columns, with the primary key', async () => {
+    await destination.prepareTable(target, columns, ['Id']);
+    const { rows } = await db.pool.query(
+      `SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+        WHERE a.attrelid = '"landing"."Or""ders; x"'::regclass AND a.attnum > 0 ORDER BY a.attnum`,
+    );
+    expect(rows.map((r) => [r.attname, r.type])).toEqual(columns.map((c) => [c.name, c.type]));
+  });
+
+  it('replaces the whole table atomically, keeping grants', async () => {
+    await db.pool.query(`DO $$ BEGIN CREATE ROLE dl_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    await db.pool.query(`GRANT SELECT ON "landing"."Or""ders; x" TO dl_reader`);
+    const first = await stage(target, [[1, 'a', '2024-01-01 00:00:00.000001'], [2, 'b', null]], true);
+    expect(await first.replace()).toBe(2);
+    expect(await contents(target)).toEqual([[1, 'a', '2024-01-01 00:00:00.000001'], [2, 'b', null]]);
+    // A write that fails before COMMIT leaves the old rows in place.
+    const second = await stage(target, [[3, 'c', null]], true);
+    await expect(
+      second.replace(() => {
+        throw new Error('crash');
+      }),
+    ).rejects.toThrow('crash');
+    await second.drop();
+    expect(await contents(target)).toEqual([[1, 'a', '2024-01-01 00:00:00.000001'], [2, 'b', null]]);
+    const third = await stage(target, [[3, 'c', null]], true);
+    await third.replace();
+    expect(await contents(target)).toEqual([[3, 'c', null]]);
+    const { rows } = await db.pool.query(`SELECT has_table_privilege('dl_reader', '"landing"."Or""ders; x"', 'SELECT') AS ok`);
+    expect(rows[0].ok).toBe(true);
+    const leftovers = await db.pool.query(`SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE '\\_dl\\_%'`);
+    expect(leftovers.rows).toEqual([]);
+  });
+
+  it('replaces rows in place when a view depends on the table', async () => {
+    const t = { schema: 'landing', table: 'viewed' };
+    await destination.prepareTable(t, columns);
+    await db.pool.query(`CREATE VIEW landing.v AS SELECT * FROM landing.viewed`);
+    await (await stage(t, [[1, 'a', null]], true)).replace();
+    await (await stage(t, [[2, 'b', null]], true)).replace();
+    const { rows } = await db.pool.query(`SELECT "Id" FROM landing.v`);
+    expect(rows).toEqual([{ Id: 2 }]);
+  });
+
+  it('merges on the primary key, and refuses a target without one', async () => {
+    const staging = await stage(target, [[3, 'c2', '2024-05-05 00:00:00'], [4, 'd', null]], false);
+    expect(await staging.maxValue('at')).toBe('2024-05-05 00:00:00');
+    await staging.merge(['Id']);
+    await staging.drop();
+    expect(await contents(target)).toEqual([[3, 'c2', '2024-05-05 00:00:00'], [4, 'd', null]]);
+    const nokey = { schema: 'landing', table: 'nokey' };
+    await destination.prepareTable(nokey, columns);
+    const s2 = await stage(nokey, [[1, 'a', null]], false);
+    const error = await s2.merge(['Id']).catch((e: unknown) => e);
+    await s2.drop();
+    expect((error as Error).message).toBe(
+      'destination landing.nokey has no primary key or unique index on (Id) from primary_key_cols; add one for the merge',
+    );
+  });
+
+  it('replaces a window of rows in one transaction', async () => {
+    const staging = await stage(target, [[5, 'e', '2024-06-01 00:00:00']], false);
+    await staging.replaceWhere([{ kind: 'range', column: 'at', from: '2024-05-01', withNulls: true }]);
+    await staging.drop();
+    // Rows 3 (in the window) and 4 (NULL, taken by withNulls) are replaced by the staged row 5.
+    expect(await contents(target)).toEqual([[5, 'e', '2024-06-01 00:00:00']]);
+  });
+
+  it('adds new source columns, widens what the source widened, refuses an incompatible change naming the column', async () => {
+    const t = { schema: 'landing', table: 'evolving' };
+    await destination.prepareTable(t, columns);
+    await destination.prepareTable(t, [...columns, { name: 'extra', type: 'numeric(5,1)' }]);
+    await destination.prepareTable(t, [{ name: 'Id', type: 'bigint' }, { name: 'na"me; --', type: 'character varying(5)' }]);
+    const { rows } = await db.pool.query(
+      `SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS d FROM pg_attribute
+        WHERE attrelid = 'landing.evolving'::regclass AND attnum > 0 AND NOT attisdropped`,
+    );
+    expect(rows[0].d).toBe('Id bigint, na"me; -- character varying(10), at timestamp(6) without time zone, extra numeric(5,1)');
+    const error = await destination.prepareTable(t, [{ name: 'at', type: 'integer' }]).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      'destination column "at" of landing.evolving is timestamp(6) without time zone but the source now gives integer; change the destination column (or the source) so the types match',
+    );
+    expect(classifyError(error)).toBe('terminal');
+    expect(typeHolds('text', 'character varying(3)')).toBe(true);
+    expect(typeHolds('integer', 'bigint')).toBe(false);
+  });
+
+  it('drops staging tables an earlier attempt left behind', async () => {
+    await destination.createStaging(target, columns, { forReplace: false, tag: '99' });
+    await destination.dropLeftoverStaging(target, '99');
+    const { rows } = await db.pool.query(`SELECT relname FROM pg_class WHERE relname LIKE '\\_dl\\_99\\_%'`);
+    expect(rows).toEqual([]);
+  });
+});
