@@ -7,6 +7,8 @@
 import type pg from 'pg';
 import { controlConnectionOptions, createControlPool } from './db/pool.js';
 import { createLogger, type Logger } from './log.js';
+import { createQueue } from './queue/factory.js';
+import type { QueueReceiver, QueueSender } from './queue/port.js';
 import { getSettings, type Settings } from './settings.js';
 
 export interface Runtime {
@@ -15,6 +17,12 @@ export interface Runtime {
   pool: pg.Pool;
   /** One plain line per event; never given secret values. */
   log: Logger;
+  /** Sends load messages: Service Bus when a namespace is configured, else the local queue. */
+  queueSender: QueueSender;
+  /** Which queue adapter `queueSender` and `createQueueReceiver` use. */
+  queueKind: 'service-bus' | 'local';
+  /** A new receiver on the loads queue (same adapter as `queueSender`); the caller closes it. */
+  createQueueReceiver(): QueueReceiver;
   /** Ends everything the runtime opened. */
   close(): Promise<void>;
 }
@@ -29,11 +37,16 @@ export interface RuntimeOptions {
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { settings } = options;
   const pool = createControlPool(controlConnectionOptions(settings, options.databaseUrl ?? settings.DATABASE_URL), settings.CONTROL_DB_POOL_MAX);
+  const queue = createQueue(settings, pool);
   return {
     settings,
     pool,
     log: options.log ?? createLogger(settings.LOG_LEVEL),
+    queueSender: queue.sender,
+    queueKind: queue.kind,
+    createQueueReceiver: () => queue.createReceiver(),
     close: async () => {
+      await queue.close();
       await pool.end();
     },
   };

@@ -38,5 +38,11 @@ export interface QueueReceiver {
   abandon(message: ReceivedMessage): Promise<void>;
   /** Moves the message aside with a reason; it is never delivered again. */
   deadLetter(message: ReceivedMessage, reason: string): Promise<void>;
+  /**
+   * Extends the lock of a message still held (adapters also renew held locks on
+   * their own until the message is settled). Settling or renewing a message whose
+   * lock was lost rejects.
+   */
+  renewLock?(message: ReceivedMessage): Promise<void>;
   close(): Promise<void>;
 }
