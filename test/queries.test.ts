@@ -34,6 +34,8 @@ beforeAll(async () => {
     SELECT control_key, 'run-' || g, now() - make_interval(hours => g), 'Succeeded', g * 10, g, 'orders'
       FROM control.table_control, generate_series(1, 12) g
      WHERE source_table_name = 'orders'`);
+  // The fixture's own history replaces what the audit trigger wrote for the inserts above.
+  await db.pool.query('DELETE FROM control.table_control_history');
   await db.pool.query(`
     INSERT INTO control.table_control_history (control_key, config_id, change_type, change_source, changed_by, changed_at, changed_fields)
     SELECT control_key, config_id, 'UPDATE', 'single_edit', 'ana@example.com', now() - make_interval(mins => config_id::int), ARRAY['load_cron']
