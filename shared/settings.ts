@@ -5,7 +5,7 @@
  * single message naming it and the expected form.
  *
  * Infra (infra/main.bicep) and local.settings.sample.json must set every key of
- * `settingsSchema`; test/settings-drift.test.ts fails on any drift.
+ * `settingsSchema`; test/infra.test.ts fails on any drift.
  */
 import { z } from 'zod';
 
