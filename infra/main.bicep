@@ -29,8 +29,8 @@ param namePrefix string = 'dataloader'
 @allowed(['20', '22'])
 param nodeVersion string = '22'
 
-@description('Upper bound of Function App instances.')
-@minValue(1)
+@description('Upper bound of Function App instances (40 is the lowest limit Flex Consumption accepts).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 

@@ -6,7 +6,6 @@ param environmentName = 'preprod'
 param controlDbAuth = 'entra'
 param controlDbHost = 'pg-dataloader-preprod.postgres.database.azure.com'
 param controlDbName = 'dataloader_test'
-param maximumInstanceCount = 20
 param logLevel = 'debug'
 param alertEmails = [
   'dataloader-team@example.com'

@@ -22,7 +22,7 @@ param deploymentContainerName string
 param nodeVersion string
 
 @description('Upper bound of instances the app scales out to.')
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 
