@@ -368,7 +368,8 @@ module alerts 'modules/alerts.bicep' = {
     appInsightsId: monitoring.outputs.appInsightsId
     serviceBusNamespaceId: serviceBus.outputs.namespaceId
     queueName: serviceBus.outputs.queueName
-    failedLoadsQuery: 'traces | where message has "load failed"'
+    // The loader's event line: `<time> warn  load failed config_id=... reason=...`.
+    failedLoadsQuery: 'traces | where message matches regex "^[^ ]+ +[a-z]+ +load failed( |$)"'
     stuckRunsQuery: 'traces | where message has "reaped"'
     tags: allTags
   }

@@ -59,6 +59,22 @@ export function readBicepParamDefaults(file: string): Map<string, string> {
   return defaults;
 }
 
+/** The KQL of the log alerts, as main.bicep passes them to modules/alerts.bicep (`fooQuery: '...'`). */
+export function readAlertQueries(): Map<string, string> {
+  const queries = new Map<string, string>();
+  for (const match of readText('infra/main.bicep').matchAll(/^ {4}(\w+Query): '(.*)'$/gm)) {
+    queries.set(match[1]!, match[2]!.replace(/\\'/g, "'").replace(/\\\\/g, '\\'));
+  }
+  return queries;
+}
+
+/** The regular expression of a `message matches regex "..."` KQL filter. */
+export function kqlMessageRegex(query: string): RegExp {
+  const match = /message matches regex "((?:[^"\\]|\\.)*)"/.exec(query);
+  if (!match) throw new Error(`no 'message matches regex' filter in: ${query}`);
+  return new RegExp(match[1]!);
+}
+
 export function readLocalSettings(): Record<string, string> {
   const file = JSON.parse(readText('local.settings.sample.json')) as { Values: Record<string, string> };
   return file.Values;

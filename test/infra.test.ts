@@ -7,12 +7,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { formatLine } from '../shared/log.js';
 import { parseSettings, settingNames } from '../shared/settings.js';
 import {
   compileMainBicep,
   findBicepCli,
   isHostSetting,
+  kqlMessageRegex,
   moduleOf,
+  readAlertQueries,
   readBicepAppSettings,
   readBicepParamDefaults,
   readHostJson,
@@ -126,6 +129,21 @@ describe('infra parameters agree with the code and host.json', () => {
       expect(text, file).toMatch(/^param alertEmails = \[\s*'[^']+@[^']+'/m);
       expect(text, file).toMatch(/^param controlDbHost = '[^']+'$/m);
     }
+  });
+});
+
+describe('log alerts match the lines the product writes', () => {
+  const queries = readAlertQueries();
+  const line = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) =>
+    formatLine(level, message, fields, new Date('2025-01-01T00:00:00Z'));
+
+  it('the failed-loads alert counts the loader\'s "load failed" events and nothing else', () => {
+    const failedLoads = kqlMessageRegex(queries.get('failedLoadsQuery')!);
+    expect(line('warn', 'load failed', { config_id: 7, run_id: 'r1', rows: 0, reason: 'relation "x" does not exist' })).toMatch(failedLoads);
+    expect(line('error', 'load failed')).toMatch(failedLoads);
+    expect(line('info', 'load succeeded', { config_id: 7 })).not.toMatch(failedLoads);
+    expect(line('warn', 'load attempt failed, retrying', { config_id: 7 })).not.toMatch(failedLoads);
+    expect(line('error', 'api request failed', { reason: 'load failed earlier' })).not.toMatch(failedLoads);
   });
 });
 
