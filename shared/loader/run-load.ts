@@ -1,0 +1,62 @@
+/**
+ * One attempt at loading a row: open its source and the destination, run its
+ * strategy, close both. Retries of transient failures wrap this (each attempt
+ * opens fresh connections).
+ */
+import type pg from 'pg';
+import { openSource } from '../connectors/registry.js';
+import type { ControlRow } from '../control/status.js';
+import { openDestination } from '../destination/registry.js';
+import type { SecretResolver } from '../secrets/resolver.js';
+import type { Settings } from '../settings.js';
+import { parseLoadConfig, type LoadConfig } from '../strategies/config.js';
+import type { FaultHook, LoadResult } from '../strategies/context.js';
+import { STRATEGIES } from '../strategies/index.js';
+import { requireDbConfig } from './dbconfig.js';
+
+export interface LoadAttempt {
+  control: pg.Pool;
+  settings: Settings;
+  secrets: SecretResolver;
+  row: ControlRow;
+  runId: string;
+  signal: AbortSignal;
+  progress(message: string): void;
+  faults?: FaultHook;
+  now(): Date;
+}
+
+/** The row's load configuration (terminal error when the row cannot be loaded). */
+export async function readLoadConfig(control: pg.Pool, settings: Settings, row: ControlRow): Promise<LoadConfig> {
+  const destination = await requireDbConfig(control, settings.DESTINATION_DB_CONFIG_KEY, 'the DESTINATION_DB_CONFIG_KEY setting');
+  return parseLoadConfig(row, destination);
+}
+
+export async function runLoadAttempt(attempt: LoadAttempt, config: LoadConfig): Promise<LoadResult> {
+  const { control, settings, secrets, row } = attempt;
+  const destinationConfig = await requireDbConfig(control, settings.DESTINATION_DB_CONFIG_KEY, 'the DESTINATION_DB_CONFIG_KEY setting');
+  const sourceConfig = await requireDbConfig(control, row.db_config_key, `table_control row ${row.config_id}: db_config_key`);
+  const parallel = config.partitioning && config.strategy !== 'chunked_backfill' ? settings.PARTITION_READ_CONCURRENCY : 1;
+  const source = await openSource(sourceConfig, secrets, parallel + 1);
+  try {
+    const destination = await openDestination(destinationConfig, secrets, parallel + 1);
+    try {
+      return await STRATEGIES[config.strategy]({
+        config,
+        source,
+        destination,
+        control,
+        settings,
+        runId: attempt.runId,
+        signal: attempt.signal,
+        progress: attempt.progress,
+        now: attempt.now,
+        ...(attempt.faults ? { faults: attempt.faults } : {}),
+      });
+    } finally {
+      await destination.close();
+    }
+  } finally {
+    await source.close();
+  }
+}

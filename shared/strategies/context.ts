@@ -1,0 +1,48 @@
+/** What a strategy is given and what it returns. */
+import type pg from 'pg';
+import type { SourceSession } from '../connectors/port.js';
+import type { DestinationSession } from '../destination/port.js';
+import type { Settings } from '../settings.js';
+import type { LoadConfig } from './config.js';
+
+/** Points of a load where a test can inject a crash (the hook throws). */
+export type FaultStep =
+  /** The rows are staged at the destination, nothing committed. */
+  | 'afterRead'
+  /** Inside the destination's write transaction, before COMMIT. */
+  | 'midWrite'
+  /** The destination committed; the control row is not updated yet. */
+  | 'afterDestinationCommit';
+
+export interface FaultHook {
+  at(step: FaultStep, detail?: { chunk?: number }): void | Promise<void>;
+}
+
+export interface LoadContext {
+  config: LoadConfig;
+  source: SourceSession;
+  destination: DestinationSession;
+  /** The control database (progress and signatures). */
+  control: pg.Pool;
+  settings: Pick<
+    Settings,
+    'PARTITION_READ_CONCURRENCY' | 'BACKFILL_TIME_BUDGET_SECONDS' | 'INCREMENTAL_LOOKBACK_MINUTES'
+  >;
+  runId: string;
+  faults?: FaultHook;
+  /** Aborted when the run is no longer this loader's (reaped, reset or taken over): do not commit. */
+  signal: AbortSignal;
+  /** Reports progress (shown as the row's status message by the heartbeat). */
+  progress(message: string): void;
+  now(): Date;
+}
+
+export interface LoadResult {
+  rowsProcessed: number;
+  /** The status message of a successful run. */
+  message: string;
+  /** The new incremental_value; undefined keeps the current one. */
+  watermark?: string | null;
+}
+
+export type Strategy = (context: LoadContext) => Promise<LoadResult>;

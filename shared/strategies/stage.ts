@@ -1,0 +1,116 @@
+/**
+ * Moving rows from the source into a staging table at the destination, then
+ * committing them: the part every strategy shares. A partitioned read runs its
+ * ranges in parallel (at most PARTITION_READ_CONCURRENCY at once), each range a
+ * source COPY piped into its own destination COPY with backpressure.
+ */
+import { pipeline } from 'node:stream/promises';
+import type { ColumnSpec, Condition } from '../connectors/port.js';
+import type { Staging } from '../destination/port.js';
+import { TerminalError } from '../loader/errors.js';
+import type { LoadContext } from './context.js';
+import { splitRange } from './ranges.js';
+
+export interface Staged {
+  staging: Staging;
+  rows: number;
+}
+
+/** Runs `tasks` with at most `limit` in flight; the first failure stops new ones and is thrown. */
+export async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < tasks.length && failed === undefined) {
+      const task = tasks[next++]!;
+      try {
+        await task();
+      } catch (error) {
+        failed ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+/** The source's columns, and the target made ready for them. */
+export async function describeAndPrepare(context: LoadContext, primaryKey?: string[]): Promise<ColumnSpec[]> {
+  const { config, source, destination } = context;
+  const columns = await source.describe(config.relation);
+  for (const key of config.primaryKey) {
+    if (!columns.some((c) => c.name === key)) {
+      throw new TerminalError(`table_control row ${config.configId}: primary_key_cols names "${key}", which is not a column of ${config.sourceName}`);
+    }
+  }
+  await destination.prepareTable(config.target, columns, primaryKey);
+  return columns;
+}
+
+/**
+ * Stages the rows matching `conditions` (split into partition ranges when the
+ * row asks for a partitioned read and `partitioned` is allowed).
+ */
+export async function stageRows(
+  context: LoadContext,
+  columns: ColumnSpec[],
+  conditions: Condition[],
+  options: { forReplace: boolean; partitioned?: boolean },
+): Promise<Staged> {
+  const { config, source, destination } = context;
+  await destination.dropLeftoverStaging(config.target, String(config.configId));
+  const staging = await destination.createStaging(config.target, columns, { forReplace: options.forReplace, tag: String(config.configId) });
+  try {
+    const partitioning = options.partitioned === false ? undefined : config.partitioning;
+    const reads: Condition[][] = partitioning
+      ? splitRange(partitioning.lower, partitioning.upper, partitioning.count).map((range) => [
+          ...conditions,
+          { kind: 'range', column: partitioning.column, ...range },
+        ])
+      : [conditions];
+    let rows = 0;
+    await runLimited(
+      reads.map((readConditions) => async () => {
+        const input = await source.read({ relation: config.relation, columns, conditions: readConditions });
+        const writer = await staging.openWriter();
+        await pipeline(input, writer);
+        rows += writer.rowCount;
+        context.progress(`loading: ${rows} rows staged`);
+      }),
+      context.settings.PARTITION_READ_CONCURRENCY,
+    );
+    await context.faults?.at('afterRead');
+    return { staging, rows };
+  } catch (error) {
+    await staging.drop().catch(() => undefined);
+    throw error;
+  }
+}
+
+
+/** The check run inside every destination write transaction, just before COMMIT. */
+export function beforeCommit(context: LoadContext, chunk?: number): () => Promise<void> {
+  return async () => {
+    await context.faults?.at('midWrite', chunk === undefined ? undefined : { chunk });
+    if (context.signal.aborted) {
+      throw new TerminalError('the run was taken from this loader (reaped, reset or restarted) before its destination commit; nothing was written');
+    }
+  };
+}
+
+/** Commits staged rows with `write`, always dropping the staging table afterwards. */
+export async function commitStaged<T>(
+  context: LoadContext,
+  staged: Staged,
+  write: (staging: Staging) => Promise<T>,
+  chunk?: number,
+): Promise<T> {
+  let result: T;
+  try {
+    result = await write(staged.staging);
+  } finally {
+    await staged.staging.drop().catch(() => undefined);
+  }
+  await context.faults?.at('afterDestinationCommit', chunk === undefined ? undefined : { chunk });
+  return result;
+}
