@@ -33,7 +33,7 @@ export const loadChunkedBackfill: Strategy = async (context) => {
     if (chunksThisRun > 0 && context.now().getTime() >= deadline) break;
     const range = ranges[index]!;
     const condition: Condition = { kind: 'range', column: plan.column, ...range };
-    const staged = await stageRows(context, columns, [condition], { forReplace: false, partitioned: false });
+    const staged = await stageRows(context, columns, [condition], { forReplace: false, partitioned: false, chunk: index });
     await commitStaged(context, staged, (staging) => staging.replaceWhere([condition], beforeCommit(context, index)), index);
     await insertCompletedChunk(context.control, {
       configId: config.configId,

@@ -55,7 +55,7 @@ export async function stageRows(
   context: LoadContext,
   columns: ColumnSpec[],
   conditions: Condition[],
-  options: { forReplace: boolean; partitioned?: boolean },
+  options: { forReplace: boolean; partitioned?: boolean; chunk?: number },
 ): Promise<Staged> {
   const { config, source, destination } = context;
   await destination.dropLeftoverStaging(config.target, String(config.configId));
@@ -79,7 +79,7 @@ export async function stageRows(
       }),
       context.settings.PARTITION_READ_CONCURRENCY,
     );
-    await context.faults?.at('afterRead');
+    await context.faults?.at('afterRead', options.chunk === undefined ? undefined : { chunk: options.chunk });
     return { staging, rows };
   } catch (error) {
     await staging.drop().catch(() => undefined);

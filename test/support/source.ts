@@ -142,7 +142,8 @@ export async function createLoaderHarness(env: Record<string, string> = {}): Pro
       const values: Record<string, unknown> = {
         is_active: true,
         db_config_key: dbs.sourceKey,
-        source_table_catalog: 'src',
+        // Rows sharing a source table share a control_key (and so their history): each row gets its own catalog.
+        source_table_catalog: `src${runCounter + 1}`,
         source_table_schema: 'public',
         last_status: 'Queued',
         last_status_date_time: new Date(),
