@@ -16,8 +16,13 @@ import type { LoadStatus, RunStatus, TableControlRow } from './rows.js';
 
 export type { LoadStatus } from './rows.js';
 
-/** A table_control row with the run-tracking columns added by migration 003. */
-export type ControlRow = TableControlRow & { last_run_id: string | null; last_heartbeat_at: Date | null };
+/** A table_control row with the run-tracking columns added by migrations 003 and 004. */
+export type ControlRow = TableControlRow & {
+  last_run_id: string | null;
+  last_heartbeat_at: Date | null;
+  /** When the sensor queued the current run (migration 004). */
+  last_queued_at?: Date | null;
+};
 
 /** Marks the current transaction's writes as runtime (status, watermark), not configuration. */
 export async function markRuntimeWrite(client: Queryable): Promise<void> {
@@ -183,4 +188,192 @@ export async function failRow(db: Queryable, configId: number, message: string):
       WHERE config_id = $1`,
     [configId, message],
   );
+}
+
+/** One due row the sensor claims: NULL | Succeeded | Failed -> Queued. */
+export interface ClaimRequest {
+  configId: number;
+  /** The row version (xmin) the sensor read: the claim applies only to that version. */
+  rowVersion: string;
+  runId: string;
+  /** The row's next_load_date_time when read: the schedule slot this run is for. */
+  slot: Date;
+  /** The following next_load_date_time, from load_cron. */
+  nextLoadDateTime: Date;
+}
+
+export interface ClaimedRow {
+  config_id: number;
+  last_run_id: string;
+  control_key_hex: string;
+}
+
+/**
+ * Due -> Queued for many rows in one statement: sets the run id, the queued
+ * time (`queuedAt`, the database's clock) and the following next load time.
+ * A row is claimed only if it is still the version the sensor read and still
+ * due-able (active, not Queued or In Progress), so a row edited or claimed by
+ * someone else in the meantime is left alone. Returns the rows claimed; the
+ * caller writes their messages in the same transaction.
+ */
+export async function claimRows(client: Queryable, claims: ClaimRequest[], queuedAt: Date): Promise<ClaimedRow[]> {
+  if (claims.length === 0) return [];
+  await markRuntimeWrite(client);
+  const { rows } = await client.query<ClaimedRow>(
+    `UPDATE control.table_control t
+        SET last_status = 'Queued',
+            last_status_date_time = $6,
+            last_status_message = 'Queued for the load due at ' || c.slot_text,
+            last_run_id = c.run_id,
+            last_queued_at = $6,
+            last_heartbeat_at = NULL,
+            next_load_date_time = c.next_load_date_time
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamp[])
+              AS c(config_id, row_version, run_id, slot_text, next_load_date_time)
+      WHERE t.config_id = c.config_id
+        AND t.xmin = c.row_version::xid
+        AND t.is_active = true
+        AND (t.last_status IS NULL OR t.last_status NOT IN ('Queued', 'In Progress'))
+      RETURNING t.config_id, t.last_run_id, encode(t.control_key, 'hex') AS control_key_hex`,
+    [
+      claims.map((c) => c.configId),
+      claims.map((c) => c.rowVersion),
+      claims.map((c) => c.runId),
+      claims.map((c) => c.slot.toISOString()),
+      claims.map((c) => c.nextLoadDateTime),
+      queuedAt,
+    ],
+  );
+  return rows;
+}
+
+/** A row whose configuration cannot be scheduled, and why (naming the field and the fix). */
+export interface ConfigFailure {
+  configId: number;
+  /** The row version (xmin) that was checked: a row edited since is left alone. */
+  rowVersion: string;
+  message: string;
+}
+
+/**
+ * Sets rows with a configuration the sensor cannot schedule Failed, with the
+ * message, and clears next_load_date_time so they do not fail again every
+ * tick. The sensor schedules such a row again once it is edited
+ * (last_modified_at after last_status_date_time).
+ */
+export async function failInvalidConfigs(client: Queryable, failures: ConfigFailure[]): Promise<number> {
+  if (failures.length === 0) return 0;
+  await markRuntimeWrite(client);
+  const { rowCount } = await client.query(
+    `UPDATE control.table_control t
+        SET last_status = 'Failed',
+            last_status_date_time = CURRENT_TIMESTAMP,
+            last_status_message = f.message,
+            next_load_date_time = NULL
+       FROM unnest($1::bigint[], $2::text[], $3::text[]) AS f(config_id, row_version, message)
+      WHERE t.config_id = f.config_id
+        AND t.xmin = f.row_version::xid
+        AND (t.last_status IS NULL OR t.last_status NOT IN ('Queued', 'In Progress'))`,
+    [failures.map((f) => f.configId), failures.map((f) => f.rowVersion), failures.map((f) => f.message)],
+  );
+  return rowCount ?? 0;
+}
+
+export interface ReapLimits {
+  /** QUEUED_TIMEOUT_MINUTES: counted from last_status_date_time (when it was queued). */
+  queuedTimeoutMinutes: number;
+  /** IN_PROGRESS_TIMEOUT_MINUTES: counted from the last heartbeat (or the start, before the first). */
+  inProgressTimeoutMinutes: number;
+  /** Rows reaped per transaction. */
+  batchSize: number;
+}
+
+export interface ReapedRun {
+  configId: number;
+  runId: string | null;
+  /** The status the run timed out in. */
+  timedOut: 'Queued' | 'In Progress';
+  message: string;
+}
+
+type ReapCandidate = ControlRow & { reaped_at: Date };
+
+/**
+ * Queued | In Progress -> Failed on timeout, with a historical_metadata row per
+ * run, for up to `batchSize` rows in one transaction. The rows are locked FOR
+ * UPDATE SKIP LOCKED and their timeout is checked on the latest committed
+ * version, so reapers running at once each take different rows and a row that
+ * a loader started or heartbeated meanwhile is not reaped: each run is reaped
+ * exactly once. Returns the runs reaped (none when nothing timed out).
+ *
+ * The running clock of an In Progress row counts from
+ * COALESCE(last_heartbeat_at, last_load_date_time): a loader heartbeats every
+ * HEARTBEAT_INTERVAL_SECONDS while it runs, so only a load that has shown no
+ * sign of life for IN_PROGRESS_TIMEOUT_MINUTES is failed, however long it runs.
+ */
+export async function reapTimedOutRuns(pool: pg.Pool, limits: ReapLimits): Promise<ReapedRun[]> {
+  return withTransaction(pool, async (client) => {
+    await markRuntimeWrite(client);
+    const { rows } = await client.query<ReapCandidate>(
+      `SELECT *, CURRENT_TIMESTAMP AS reaped_at
+         FROM control.table_control
+        WHERE (last_status = 'Queued'
+               AND COALESCE(last_status_date_time, '-infinity') < CURRENT_TIMESTAMP - make_interval(mins => $1))
+           OR (last_status = 'In Progress'
+               AND COALESCE(last_heartbeat_at, last_load_date_time, last_status_date_time, '-infinity')
+                   < CURRENT_TIMESTAMP - make_interval(mins => $2))
+        ORDER BY config_id
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED`,
+      [limits.queuedTimeoutMinutes, limits.inProgressTimeoutMinutes, limits.batchSize],
+    );
+    if (rows.length === 0) return [];
+    const reaped = rows.map((row) => ({ row, run: describeReap(row, limits) }));
+    await client.query(
+      `UPDATE control.table_control t
+          SET last_status = 'Failed',
+              last_status_date_time = CURRENT_TIMESTAMP,
+              last_status_message = r.message,
+              last_heartbeat_at = NULL
+         FROM unnest($1::bigint[], $2::text[]) AS r(config_id, message)
+        WHERE t.config_id = r.config_id`,
+      [reaped.map((r) => r.run.configId), reaped.map((r) => r.run.message)],
+    );
+    for (const { row, run } of reaped) {
+      if (!row.control_key) continue; // historical_metadata needs a control_key; the row's message still says why it failed.
+      const queuedAt = row.last_queued_at ?? (run.timedOut === 'Queued' ? row.last_status_date_time : null);
+      // A run that never started counts its time from being queued.
+      const startedAt = run.timedOut === 'Queued' ? (queuedAt ?? row.reaped_at) : (row.last_load_date_time ?? row.last_status_date_time ?? row.reaped_at);
+      await insertRunHistory(client, row, row.last_run_id ?? row.last_dagster_run ?? '', 'Failed', run.message, 0, {
+        queuedAt,
+        startedAt,
+        endedAt: row.reaped_at,
+      });
+    }
+    return reaped.map((r) => r.run);
+  });
+}
+
+function describeReap(row: ReapCandidate, limits: ReapLimits): ReapedRun {
+  const at = (d: Date | null | undefined) => (d ? d.toISOString() : 'an unknown time');
+  if (row.last_status === 'Queued') {
+    return {
+      configId: row.config_id,
+      runId: row.last_run_id,
+      timedOut: 'Queued',
+      message:
+        `Timed out: Queued for more than ${limits.queuedTimeoutMinutes} minutes (QUEUED_TIMEOUT_MINUTES) since ` +
+        `${at(row.last_status_date_time)} without a loader starting it; check that the loader runs and receives from the queue. ` +
+        'The row is due again at its next scheduled time.',
+    };
+  }
+  return {
+    configId: row.config_id,
+    runId: row.last_run_id,
+    timedOut: 'In Progress',
+    message:
+      `Timed out: In Progress with no heartbeat for more than ${limits.inProgressTimeoutMinutes} minutes (IN_PROGRESS_TIMEOUT_MINUTES); ` +
+      `last sign of life at ${at(row.last_heartbeat_at ?? row.last_load_date_time)}. The loader stopped or lost the control database; ` +
+      'the row is due again at its next scheduled time.',
+  };
 }

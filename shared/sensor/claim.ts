@@ -1,0 +1,138 @@
+/**
+ * One claim batch: in one transaction, under the sensor's advisory lock, read
+ * the next due rows, fail those with an invalid configuration, hold back those
+ * whose source is at its concurrency limit, set the rest Queued with their
+ * following load time, and write one outbox message per claimed row.
+ */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { claimRows, failInvalidConfigs, type ClaimRequest, type ConfigFailure } from '../control/status.js';
+import { withTransaction } from '../db/transaction.js';
+import { loadMessageSchema, messageIdFor } from '../queue/message.js';
+import { InvalidCronError, nextOccurrence } from '../schedule/cron.js';
+import type { Settings } from '../settings.js';
+import {
+  advanceCursor,
+  countInFlight,
+  currentTime,
+  insertOutbox,
+  lockClaims,
+  selectDueRows,
+  type DueCursor,
+  type DueRow,
+  type OutboxMessage,
+} from './sql.js';
+import { configProblems, invalidConfigMessage } from './validate.js';
+
+export type ClaimSettings = Pick<
+  Settings,
+  'SENSOR_BATCH_SIZE' | 'CRON_TIMEZONE' | 'SOURCE_CONCURRENCY_LIMIT' | 'SOURCE_CONCURRENCY_OVERRIDES'
+>;
+
+export interface ClaimBatchResult {
+  /** Due rows read in this batch. */
+  read: number;
+  claimed: number;
+  /** Held back by the per-source limit: they stay due and go first next time. */
+  heldBack: number;
+  failed: ConfigFailure[];
+  /** Where the next batch resumes. */
+  cursor: DueCursor;
+  /** No due row is left after this batch. */
+  exhausted: boolean;
+}
+
+/** The most loads of `dbConfigKey` that may be Queued or In Progress at once. */
+export function sourceLimit(settings: ClaimSettings, dbConfigKey: string): number {
+  return settings.SOURCE_CONCURRENCY_OVERRIDES[dbConfigKey] ?? settings.SOURCE_CONCURRENCY_LIMIT;
+}
+
+type Decision =
+  | { kind: 'claim'; claim: ClaimRequest; row: DueRow }
+  | { kind: 'fail'; failure: ConfigFailure }
+  | { kind: 'hold' };
+
+/** What to do with one due row, given the in-flight counts (updated for each claim). */
+function decide(row: DueRow, now: Date, settings: ClaimSettings, inFlight: Map<string, number>): Decision {
+  const problems = configProblems(row);
+  let next: Date | undefined;
+  try {
+    next = nextOccurrence(row.load_cron, now, settings.CRON_TIMEZONE, String(row.config_id));
+  } catch (error) {
+    if (!(error instanceof InvalidCronError)) throw error;
+    problems.unshift(`${error.message}; fix load_cron`);
+  }
+  if (problems.length > 0 || !next) {
+    return { kind: 'fail', failure: { configId: row.config_id, rowVersion: row.row_version, message: invalidConfigMessage(problems) } };
+  }
+  const key = row.db_config_key!;
+  const used = inFlight.get(key) ?? 0;
+  if (used >= sourceLimit(settings, key)) return { kind: 'hold' };
+  inFlight.set(key, used + 1);
+  return {
+    kind: 'claim',
+    row,
+    claim: {
+      configId: row.config_id,
+      rowVersion: row.row_version,
+      runId: randomUUID(),
+      slot: row.next_load_date_time,
+      nextLoadDateTime: next,
+    },
+  };
+}
+
+/** Claims the next batch of due rows after `cursor`; waits at most `lockTimeoutMs` for the claim lock. */
+export async function claimDueBatch(
+  pool: pg.Pool,
+  settings: ClaimSettings,
+  cursor: DueCursor,
+  lockTimeoutMs: number,
+): Promise<ClaimBatchResult> {
+  return withTransaction(pool, async (client) => {
+    await lockClaims(client, lockTimeoutMs);
+    const now = await currentTime(client);
+    const rows = await selectDueRows(client, now, cursor, settings.SENSOR_BATCH_SIZE);
+    const result: ClaimBatchResult = {
+      read: rows.length,
+      claimed: 0,
+      heldBack: 0,
+      failed: [],
+      cursor,
+      exhausted: rows.length < settings.SENSOR_BATCH_SIZE,
+    };
+    if (rows.length === 0) return result;
+
+    const keys = [...new Set(rows.map((r) => r.db_config_key).filter((k): k is string => k !== null))];
+    const inFlight = await countInFlight(client, keys);
+    const claims: ClaimRequest[] = [];
+    const slots = new Map<number, Date>();
+    for (const row of rows) {
+      const decision = decide(row, now, settings, inFlight);
+      if (decision.kind === 'fail') result.failed.push(decision.failure);
+      else if (decision.kind === 'hold') result.heldBack++;
+      else {
+        claims.push(decision.claim);
+        slots.set(row.config_id, row.next_load_date_time);
+      }
+    }
+
+    await failInvalidConfigs(client, result.failed);
+    const claimed = await claimRows(client, claims, now);
+    const messages: OutboxMessage[] = claimed.map((row) => {
+      const slot = slots.get(row.config_id)!;
+      const body = loadMessageSchema.parse({
+        config_id: row.config_id,
+        run_id: row.last_run_id,
+        control_key: row.control_key_hex,
+        slot: slot.toISOString(),
+        queued_at: now.toISOString(),
+      });
+      return { messageId: messageIdFor(row.config_id, slot), configId: row.config_id, body };
+    });
+    await insertOutbox(client, messages);
+    result.claimed = claimed.length;
+    result.cursor = advanceCursor(cursor, rows, new Set(claimed.map((r) => r.config_id)));
+    return result;
+  });
+}
