@@ -4,6 +4,7 @@
  * registers itself on the program here.
  */
 import { Command, CommanderError } from 'commander';
+import { registerLoader } from './commands/loader.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerServe } from './commands/serve.js';
 
@@ -13,6 +14,7 @@ const program = new Command('dataloader')
   .exitOverride();
 
 registerMigrate(program);
+registerLoader(program);
 registerServe(program);
 
 try {

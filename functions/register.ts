@@ -4,10 +4,12 @@
  * registers nothing; functions/index.ts, the entry the host loads, calls setup.
  */
 import type { app as azureApp } from '@azure/functions';
+import { registerLoader } from './loader.js';
 
 export type FunctionsApp = Pick<typeof azureApp, 'timer' | 'http' | 'serviceBusQueue'>;
 
-export function setup(_app: FunctionsApp): void {
+export function setup(app: FunctionsApp): void {
   // Each function file adds its registration here: sensor and reaper (timers),
   // loader (Service Bus queue), the admin API (HTTP).
+  registerLoader(app);
 }

@@ -59,6 +59,10 @@ export async function prepareTable(
   primaryKey: string[] = [],
 ): Promise<boolean> {
   const name = qualifiedName(target);
+  // Loads running at once may create the same schema or table: CREATE ... IF NOT
+  // EXISTS is not safe against a concurrent create, so DDL per schema takes turns
+  // (the lock ends with the caller's transaction).
+  await db.query(`SELECT pg_advisory_xact_lock(hashtext('dataloader.ddl:' || $1))`, [target.schema]);
   const existing = await readTableColumns(db, target);
   if (!existing) {
     for (const key of primaryKey) {

@@ -1,0 +1,51 @@
+/**
+ * The loader: a Service Bus queue trigger, one message per invocation. The
+ * host completes the message when this returns and abandons it (for a
+ * redelivery) when it throws.
+ *
+ * Dead-lettering: a plain Node.js v4 trigger cannot settle its message. The
+ * SDK-binding extension (@azure/functions-extensions-servicebus, 0.2.0-preview,
+ * ServiceBusMessageActions.deadletter) would, but it depends on
+ * @azure/functions-extensions-base ^0.2.0-preview while @azure/functions 4.16
+ * uses 0.3.0: the two copies keep separate factory registries, so its binding
+ * would never be resolved. A malformed message is therefore logged with its
+ * reason and completed (never retried forever); the queue's own MaxDeliveryCount
+ * still dead-letters messages whose handling keeps throwing.
+ */
+import type { InvocationContext } from '@azure/functions';
+import { handleLoadMessage } from '../shared/loader/handle-message.js';
+import { getRuntime } from '../shared/runtime.js';
+import type { FunctionsApp } from './register.js';
+
+/** The host hands over JSON bodies parsed; a body sent as bytes or a string is parsed here. */
+function decodeBody(message: unknown): unknown {
+  const text = Buffer.isBuffer(message) ? message.toString('utf8') : typeof message === 'string' ? message : undefined;
+  if (text === undefined) return message;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export async function loaderHandler(message: unknown, context: InvocationContext): Promise<void> {
+  const runtime = getRuntime();
+  const meta = context.triggerMetadata ?? {};
+  const messageId = String(meta.messageId ?? context.invocationId);
+  const disposition = await handleLoadMessage(runtime, decodeBody(message), {
+    messageId,
+    deliveryCount: Number(meta.deliveryCount ?? 1),
+  });
+  if (disposition.kind === 'deadLetter') {
+    runtime.log.error('load message discarded: cannot dead-letter from this trigger', { message_id: messageId, reason: disposition.reason });
+  }
+}
+
+export function registerLoader(app: FunctionsApp): void {
+  app.serviceBusQueue('loader', {
+    queueName: '%LOADS_QUEUE_NAME%',
+    connection: 'ServiceBusConnection',
+    cardinality: 'one',
+    handler: loaderHandler,
+  });
+}
