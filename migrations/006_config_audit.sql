@@ -49,7 +49,7 @@ AS $$
     SELECT ARRAY[
         'last_status', 'last_status_date_time', 'last_status_message',
         'last_load_date_time', 'next_load_date_time', 'incremental_value', 'load_full',
-        'last_run_id', 'last_heartbeat_at', 'last_dagster_run', 'last_databricks_run',
+        'last_run_id', 'last_heartbeat_at', 'last_queued_at', 'last_dagster_run', 'last_databricks_run',
         'last_modified_at'
     ]::text[]
 $$;
