@@ -1,0 +1,96 @@
+/**
+ * Field schemas shared by the API's requests. Every string is length-limited
+ * to its column's size and free of NUL characters (PostgreSQL text cannot hold
+ * them); names are restricted to characters a table or column name needs, so
+ * a name can never carry SQL.
+ */
+import { z } from 'zod';
+import { CronExpressionParser } from 'cron-parser';
+
+const NUL = '\u0000';
+
+/** A string of at most `max` characters without NUL. */
+export function text(max: number) {
+  return z
+    .string()
+    .max(max, `at most ${max} characters`)
+    .refine((s) => !s.includes(NUL), 'must not contain NUL characters');
+}
+
+/** A non-empty string of at most `max` characters without NUL. */
+export function nonEmptyText(max: number) {
+  return text(max).refine((s) => s.trim() !== '', 'must not be empty');
+}
+
+// Letters and digits of any script, and _ $ # @ - and inner spaces (SQL Server
+// and Oracle names use them). No quotes, semicolons, dots, slashes or comment
+// markers.
+const NAME = /^[\p{L}\p{N}_$#@-](?:[\p{L}\p{N}_$#@ -]*[\p{L}\p{N}_$#@-])?$/u;
+const NAME_HINT = 'letters, digits, spaces and _ $ # @ - only (no quotes, dots or semicolons)';
+
+/** A catalog, schema, table or column name. */
+export function name(max = 255) {
+  return text(max).regex(NAME, NAME_HINT);
+}
+
+/** Comma-separated column names: `id` or `order_id, line_no`. */
+export const columnList = text(2000).refine(
+  (s) => s.split(',').every((part) => NAME.test(part.trim())),
+  `comma-separated column names, each of ${NAME_HINT}`,
+);
+
+/** A table_control_dbconfig key: `sql_sales_prod`. */
+export const configKey = text(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits and _ . - only, at most 100 characters').min(1);
+
+/** A Key Vault secret name, as Key Vault allows them. */
+export const secretName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,127}$/, 'a Key Vault secret name (1 to 127 letters, digits and dashes), never a secret value');
+
+const CRON_ALIASES = new Set(['@yearly', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@weekdays', '@weekends']);
+
+/**
+ * Why `expression` cannot schedule loads, or undefined when it can: five fields
+ * (minute first), six (seconds first) or an @alias, that cron-parser reads and
+ * that has a next occurrence. The sensor applies the same rules.
+ */
+export function cronProblem(expression: string): string | undefined {
+  const text = expression.trim();
+  if (text === '') return 'it is empty; write five fields like "0 * * * *" (every hour)';
+  if (text.startsWith('@')) {
+    return CRON_ALIASES.has(text.toLowerCase()) ? undefined : `unknown alias; use one of ${[...CRON_ALIASES].join(', ')}`;
+  }
+  const fields = text.split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) return `it has ${fields} fields; write 5 (minute hour day-of-month month day-of-week) or 6 (second first)`;
+  try {
+    CronExpressionParser.parse(text, { tz: 'UTC' }).next();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** A cron expression of 5 or 6 fields (or an alias like @hourly) that cron-parser accepts. */
+export const cron = text(255).superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `not a valid cron expression: ${problem}` });
+});
+
+/** A positive integer id in a path or body. */
+export const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** A path parameter `{id}`. */
+export const idParams = z.strictObject({
+  id: z.coerce.number({ error: 'must be a positive integer' }).pipe(id),
+});
+
+/** `true` / `false` in a query string. */
+export const queryFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** A limit in a query string. */
+export function queryLimit(fallback: number, max: number) {
+  return z.coerce.number().int().min(1).max(max).default(fallback);
+}
+
+/** A row version: last_modified_at as the API returns it (ISO-8601, UTC), or null for a row without one. */
+export const version = z.iso.datetime({ offset: true, local: true }).nullable();
