@@ -4,6 +4,7 @@
  * registers nothing; functions/index.ts, the entry the host loads, calls setup.
  */
 import type { app as azureApp } from '@azure/functions';
+import { registerApiRoutes } from './http/routes.js';
 import { registerLoader } from './loader.js';
 
 export type FunctionsApp = Pick<typeof azureApp, 'timer' | 'http' | 'serviceBusQueue'>;
@@ -11,5 +12,6 @@ export type FunctionsApp = Pick<typeof azureApp, 'timer' | 'http' | 'serviceBusQ
 export function setup(app: FunctionsApp): void {
   // Each function file adds its registration here: sensor and reaper (timers),
   // loader (Service Bus queue), the admin API (HTTP).
+  registerApiRoutes(app);
   registerLoader(app);
 }
