@@ -8,10 +8,11 @@ import type { FunctionsApp } from '../register.js';
 import type { ApiRoute } from './adapter.js';
 import { connectionRoutes } from './connections.js';
 import { tableRoutes } from './tables.js';
+import { healthRoutes, viewRoutes } from './views.js';
 
 export type { ApiRoute } from './adapter.js';
 
-export const apiRoutes: readonly ApiRoute[] = [...tableRoutes, ...connectionRoutes];
+export const apiRoutes: readonly ApiRoute[] = [...tableRoutes, ...connectionRoutes, ...viewRoutes, ...healthRoutes];
 
 /**
  * Registers every route as an HTTP function. `authLevel: 'function'` makes the

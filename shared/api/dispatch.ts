@@ -5,7 +5,7 @@
  * response carries a stack trace, a SQL message or a secret.
  */
 import pg from 'pg';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Runtime } from '../runtime.js';
 import { ApiError, fieldErrorsFrom, forbidden, unauthorized, ValidationError, type FieldError } from './errors.js';
 import type { ApiRequest, ApiResponse, Operation } from './operation.js';
@@ -41,6 +41,10 @@ async function readJsonBody(request: ApiRequest, errors: FieldError[]): Promise<
   }
 }
 
+const NO_QUERY = z.strictObject({});
+
+const isEmptyObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+
 function queryObject(query: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of query) if (!HOST_QUERY_KEYS.has(key)) out[key] = value;
@@ -66,8 +70,11 @@ export async function dispatch(operation: Operation, request: ApiRequest, runtim
     }
     const errors: FieldError[] = [];
     const params = parsePart(operation.params, request.params, errors, 'params');
-    const query = parsePart(operation.query, queryObject(request.query), errors, 'query');
-    const body = operation.body ? parsePart(operation.body, await readJsonBody(request, errors), errors, 'body') : undefined;
+    // Operations without a query or body schema take none: unknown input is refused, not ignored.
+    const query = parsePart(operation.query ?? NO_QUERY, queryObject(request.query), errors, 'query');
+    const raw = await readJsonBody(request, errors);
+    const body = operation.body ? parsePart(operation.body, raw, errors, 'body') : undefined;
+    if (!operation.body && !isEmptyObject(raw)) errors.push({ field: 'body', message: 'this endpoint takes no body' });
     if (errors.length > 0) throw new ValidationError(errors);
     const response = await operation.run(
       { runtime, principal, user: principal?.name ?? 'anonymous', request, correlationId },
