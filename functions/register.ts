@@ -6,6 +6,8 @@
 import type { app as azureApp } from '@azure/functions';
 import { registerApiRoutes } from './http/routes.js';
 import { registerLoader } from './loader.js';
+import { registerReaper } from './reaper.js';
+import { registerSensor } from './sensor.js';
 
 export type FunctionsApp = Pick<typeof azureApp, 'timer' | 'http' | 'serviceBusQueue'>;
 
@@ -14,4 +16,6 @@ export function setup(app: FunctionsApp): void {
   // loader (Service Bus queue), the admin API (HTTP).
   registerApiRoutes(app);
   registerLoader(app);
+  registerSensor(app);
+  registerReaper(app);
 }
