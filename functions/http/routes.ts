@@ -7,12 +7,19 @@
 import type { FunctionsApp } from '../register.js';
 import type { ApiRoute } from './adapter.js';
 import { connectionRoutes } from './connections.js';
+import { promotionRoutes } from './promotion.js';
 import { tableRoutes } from './tables.js';
 import { healthRoutes, viewRoutes } from './views.js';
 
 export type { ApiRoute } from './adapter.js';
 
-export const apiRoutes: readonly ApiRoute[] = [...tableRoutes, ...connectionRoutes, ...viewRoutes, ...healthRoutes];
+export const apiRoutes: readonly ApiRoute[] = [
+  ...tableRoutes,
+  ...connectionRoutes,
+  ...viewRoutes,
+  ...promotionRoutes,
+  ...healthRoutes,
+];
 
 /**
  * Registers every route as an HTTP function. `authLevel: 'function'` makes the
