@@ -7,9 +7,10 @@
 import type { FunctionsApp } from '../register.js';
 import type { ApiRoute } from './adapter.js';
 import { connectionRoutes } from './connections.js';
+import { metaRoutes } from './meta.js';
 import { promotionRoutes } from './promotion.js';
 import { tableRoutes } from './tables.js';
-import { healthRoutes, viewRoutes } from './views.js';
+import { viewRoutes } from './views.js';
 
 export type { ApiRoute } from './adapter.js';
 
@@ -18,7 +19,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   ...connectionRoutes,
   ...viewRoutes,
   ...promotionRoutes,
-  ...healthRoutes,
+  ...metaRoutes,
 ];
 
 /**

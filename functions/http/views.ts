@@ -1,6 +1,5 @@
-/** HTTP functions of the read views (the seed's Common Queries, runs, history) and the health check. */
-import { healthOperation, viewOperations } from '../../shared/api/operations/views.js';
+/** HTTP functions of the read views (the seed's Common Queries, a table's runs and history). */
+import { viewOperations } from '../../shared/api/operations/views.js';
 import { routesOf } from './adapter.js';
 
 export const viewRoutes = routesOf(viewOperations);
-export const healthRoutes = routesOf([healthOperation]);
