@@ -6,6 +6,7 @@
 import type { DbConfigRow } from '../control/rows.js';
 import { TerminalError } from '../loader/errors.js';
 import type { SecretResolver } from '../secrets/resolver.js';
+import { mssqlConnector } from './mssql.js';
 import { postgresConnector } from './postgres.js';
 import { SSL_MODES, type ResolvedConnection } from './postgres-connection.js';
 import type { SourceConnector, SourceSession } from './port.js';
@@ -13,6 +14,8 @@ import type { SourceConnector, SourceSession } from './port.js';
 const connectors = new Map<string, SourceConnector>([
   ['postgresql', postgresConnector],
   ['postgres', postgresConnector],
+  // Their drivers load inside open(), so registering them costs nothing at start-up.
+  ['mssql', mssqlConnector],
 ]);
 
 /** Adds (or replaces) the connector of a db_type. */
