@@ -28,6 +28,9 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, errors: 
   return undefined as T;
 }
 
+/** Marks a body that is not JSON (already reported). */
+const NOT_JSON = Symbol('not JSON');
+
 async function readJsonBody(request: ApiRequest, errors: FieldError[]): Promise<unknown> {
   const text = await request.text();
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ApiError(413, `body: larger than ${MAX_BODY_BYTES} bytes`);
@@ -37,7 +40,7 @@ async function readJsonBody(request: ApiRequest, errors: FieldError[]): Promise<
     return JSON.parse(text) as unknown;
   } catch {
     errors.push({ field: 'body', message: 'must be a JSON document' });
-    return undefined;
+    return NOT_JSON;
   }
 }
 
@@ -73,8 +76,11 @@ export async function dispatch(operation: Operation, request: ApiRequest, runtim
     // Operations without a query or body schema take none: unknown input is refused, not ignored.
     const query = parsePart(operation.query ?? NO_QUERY, queryObject(request.query), errors, 'query');
     const raw = await readJsonBody(request, errors);
-    const body = operation.body ? parsePart(operation.body, raw, errors, 'body') : undefined;
-    if (!operation.body && !isEmptyObject(raw)) errors.push({ field: 'body', message: 'this endpoint takes no body' });
+    let body: unknown;
+    if (raw !== NOT_JSON) {
+      if (operation.body) body = parsePart(operation.body, raw, errors, 'body');
+      else if (!isEmptyObject(raw)) errors.push({ field: 'body', message: 'this endpoint takes no body' });
+    }
     if (errors.length > 0) throw new ValidationError(errors);
     const response = await operation.run(
       { runtime, principal, user: principal?.name ?? 'anonymous', request, correlationId },

@@ -45,14 +45,20 @@ export function invalid(field: string, message: string): ValidationError {
   return new ValidationError([{ field, message }]);
 }
 
-/** zod issues as field errors; an unknown key gets one error of its own, naming it. */
+/**
+ * zod issues as field errors: one per field (the first problem found), an
+ * unknown key named on its own. A whole-object rule broken only because an
+ * unknown key was left out ("give at least one field") is not reported twice.
+ */
 export function fieldErrorsFrom(error: z.ZodError, prefix = ''): FieldError[] {
   const errors: FieldError[] = [];
+  const pathOf = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.');
+  const withUnknownKeys = new Set(error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => pathOf(i.path)));
   for (const issue of error.issues) {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    const path = pathOf(issue.path);
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) errors.push({ field: path ? `${path}.${key}` : key, message: 'unknown field' });
-    } else {
+    } else if (!(issue.code === 'custom' && withUnknownKeys.has(path)) && !errors.some((e) => e.field === path)) {
       errors.push({ field: path, message: issue.message });
     }
   }

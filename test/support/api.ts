@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { afterAll } from 'vitest';
 import { encodePrincipal } from '../../shared/api/principal.js';
-import { compileRoute } from '../../shared/local/http-server.js';
+import { compileRoute } from '../../host/http-server.js';
 import { createLogger } from '../../shared/log.js';
 import { createRuntime, setRuntime, type Runtime } from '../../shared/runtime.js';
 import { parseSettings } from '../../shared/settings.js';
