@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export interface HttpRoute {
   name: string;

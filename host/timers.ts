@@ -4,7 +4,7 @@
  * never two runs of the same job at once.
  */
 import { CronExpressionParser } from 'cron-parser';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export interface LocalTimer {
   /** Stops scheduling and waits for a run in progress to end. */

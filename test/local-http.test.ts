@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { HttpRequest } from '@azure/functions';
-import { compileRoute, startHttpServer, type HttpRoute } from '../shared/local/http-server.js';
+import { compileRoute, startHttpServer, type HttpRoute } from '../host/http-server.js';
 import { silentLogger } from '../shared/log.js';
 
 const echo = (name: string): HttpRoute['handler'] => async (request: HttpRequest) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startTimer } from '../shared/local/timers.js';
+import { startTimer } from '../host/timers.js';
 import { silentLogger } from '../shared/log.js';
 
 describe('local timers', () => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startTimer } from '../../shared/local/timers.js';
+import { startTimer } from '../../host/timers.js';
 import { createRuntime, type Runtime } from '../../shared/runtime.js';
 import { runSensorTick } from '../../shared/sensor/tick.js';
 import { getSettings, SettingsError, type Settings } from '../../shared/settings.js';

@@ -1,36 +1,52 @@
-import { join } from 'node:path';
-import type { Command } from 'commander';
-import { migrate } from '../../shared/db/migrate.js';
-import { controlClientConfig, controlConnectionOptions } from '../../shared/db/pool.js';
-import { databaseUrl, startEmbeddedPostgres } from '../../shared/local/embedded-postgres.js';
-import { projectRoot } from '../../shared/paths.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { startLocalHost } from '../../host/local-host.js';
+import { createLogger } from '../../shared/log.js';
 import { getSettings } from '../../shared/settings.js';
-import pg from 'pg';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number');
+  return n;
+}
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Run the whole system locally (embedded PostgreSQL when DATABASE_URL is not set).')
-    .action(async () => {
+    .description(
+      'Run the whole system locally: admin API on port 7071, sensor and reaper on their schedules, loader on the local queue. ' +
+        'Without DATABASE_URL it runs on an embedded PostgreSQL in .data/ with a demo.',
+    )
+    .option('--port <port>', 'HTTP port of the admin API', port, 7071)
+    .option('--demo', 'create the demo source, destination and tables (default only on the embedded database)')
+    .option('--no-demo', 'do not create the demo')
+    .action(async (options: { port: number; demo?: boolean }) => {
       const settings = getSettings();
-      let url = settings.DATABASE_URL;
-      let stop = async (): Promise<void> => undefined;
-      if (!url) {
-        const server = await startEmbeddedPostgres({ dataDir: join(projectRoot(), '.data', 'postgres'), persistent: true, port: 54329 });
-        stop = server.stop;
-        const admin = new pg.Client({ connectionString: server.url });
-        await admin.connect();
-        const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'dataloader'`);
-        if (exists.rowCount === 0) await admin.query('CREATE DATABASE dataloader');
-        await admin.end();
-        url = databaseUrl(server.url, 'dataloader');
-        console.log(`control database: embedded PostgreSQL at ${url.replace(/:[^:@]*@/, ':***@')}`);
-      }
-      const applied = await migrate(
-        controlClientConfig({ ...controlConnectionOptions(settings, url), ssl: settings.DATABASE_URL ? settings.CONTROL_DB_SSL : 'disable' }),
-      );
-      console.log(`migrations: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`);
-      console.log('The sensor, loader, reaper and HTTP API are not wired into the local host yet; stopping.');
-      await stop();
+      const log = createLogger(settings.LOG_LEVEL);
+      const host = await startLocalHost({ settings, log, port: options.port, ...(options.demo !== undefined ? { demo: options.demo } : {}) });
+      console.log('');
+      console.log(`DataLoader is running. Admin API: ${host.apiUrl}`);
+      console.log(`  curl ${host.apiUrl}/tables            # the configured tables`);
+      console.log(`  curl ${host.apiUrl}/views/status-counts`);
+      console.log(`  curl ${host.apiUrl}/openapi.json      # every endpoint`);
+      console.log('Press Ctrl-C to stop.');
+      console.log('');
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = () => {
+          if (stopping) {
+            console.log('forced exit: a load still running will be taken over at the next start');
+            process.exit(130);
+          }
+          stopping = true;
+          console.log('stopping (Ctrl-C again to force)...');
+          void host.stop().then(resolve, (error: unknown) => {
+            console.error(`dataloader: ${error instanceof Error ? error.message : String(error)}`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
     });
 }
