@@ -177,6 +177,9 @@ param logLevel string = 'info'
 
 // ---------------------------------------------------------------- access and alerts
 
+@description('Client (application) id of the Entra app registration that signs users in to the admin API; its app roles are apiReaderRole, apiAdminRole and apiPromoterRole.')
+param apiAuthClientId string
+
 @description('Grant the app Service Bus Data Owner on the loads queue so that the scaler can read the queue length (see modules/roles.bicep).')
 param grantQueueOwnerForScaling bool = false
 
@@ -353,6 +356,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     appSettings: appSettings
+    apiAuthClientId: apiAuthClientId
     tags: allTags
   }
   // The host needs its storage and the queue the moment it starts.
@@ -370,7 +374,8 @@ module alerts 'modules/alerts.bicep' = {
     queueName: serviceBus.outputs.queueName
     // The loader's event line: `<time> warn  load failed config_id=... reason=...`.
     failedLoadsQuery: 'traces | where message matches regex "^[^ ]+ +[a-z]+ +load failed( |$)"'
-    stuckRunsQuery: 'traces | where message has "reaped"'
+    // The reaper's event line: `<time> warn  reaper: run timed out config_id=... status=...`.
+    stuckRunsQuery: 'traces | where message matches regex "^[^ ]+ +[a-z]+ +reaper: run timed out( |$)"'
     tags: allTags
   }
 }

@@ -1,5 +1,6 @@
-// Production. Replace the control database hosts and the alert addresses with
-// your own before the first deployment (see README, "Deploying to Azure").
+// Production. Replace the control database hosts, the admin API's app
+// registration and the alert addresses with your own before the first
+// deployment (see README, "Deploying to Azure").
 using 'main.bicep'
 
 param environmentName = 'prod'
@@ -11,6 +12,8 @@ param controlDbName = 'dataloader'
 param preprodDatabaseUrl = 'postgresql://id-dataloader-prod@pg-dataloader-preprod.postgres.database.azure.com:5432/dataloader_test'
 param maximumInstanceCount = 40
 param logLevel = 'info'
+// The Entra app registration of the admin API (README, "Signing in to the admin API").
+param apiAuthClientId = '00000000-0000-0000-0000-000000000000'
 param alertEmails = [
   'dataloader-oncall@example.com'
 ]

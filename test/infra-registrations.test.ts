@@ -9,9 +9,12 @@
  * registration, and the real host entry (functions/index.ts) is imported, so
  * what is checked is what the Functions host would be given.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { apiOperations } from '../shared/api/operations/index.js';
 import { parseSettings, settingNames } from '../shared/settings.js';
-import { readBicepAppSettings, readLocalSettings } from './infra-support.js';
+import { readBicepAppSettings, readLocalSettings, root } from './infra-support.js';
 
 interface Registration {
   kind: string;
@@ -56,7 +59,13 @@ vi.mock('@azure/functions', async (importOriginal) => ({
  * fails here. Functions added later are checked by the generic tests below
  * whether or not they are listed.
  */
-const REQUIRED: { kind: string; option: string; value: string }[] = [];
+const REQUIRED: { kind: string; name: string; option: string; value: string }[] = [
+  { kind: 'timer', name: 'sensor', option: 'schedule', value: '%SENSOR_SCHEDULE%' },
+  { kind: 'timer', name: 'reaper', option: 'schedule', value: '%REAPER_SCHEDULE%' },
+  { kind: 'serviceBusQueue', name: 'loader', option: 'queueName', value: '%LOADS_QUEUE_NAME%' },
+];
+/** The admin API registers many HTTP functions (one per route); at least this many. */
+const MIN_HTTP_FUNCTIONS = 10;
 
 const bicep = readBicepAppSettings();
 const local = readLocalSettings();
@@ -83,9 +92,11 @@ describe('function registrations match the infra', () => {
 
   it('registers the functions the product has, each once, with a handler', () => {
     for (const required of REQUIRED) {
-      const found = registrations.filter((r) => r.kind === required.kind && r.options[required.option] === required.value);
-      expect(found, `a ${required.kind} function with ${required.option} ${required.value}`).toHaveLength(1);
+      const found = registrations.filter((r) => r.kind === required.kind && r.name === required.name);
+      expect(found, `the ${required.kind} function ${required.name}`).toHaveLength(1);
+      expect(found[0]!.options[required.option], `${required.name}.${required.option}`).toBe(required.value);
     }
+    expect(registrations.filter((r) => r.kind === 'http').length).toBeGreaterThanOrEqual(MIN_HTTP_FUNCTIONS);
     const names = registrations.map((r) => r.name);
     expect(new Set(names).size, `duplicate function names: ${names.join(', ')}`).toBe(names.length);
     for (const r of registrations) {
@@ -129,6 +140,16 @@ describe('function registrations match the infra', () => {
   });
 
   it('HTTP functions need a function key and use routes the host allows', () => {
+    if (registrations.some((r) => r.kind === 'http')) {
+      // The admin API trusts x-ms-client-principal, which only App Service authentication may set.
+      const functionApp = readFileSync(path.join(root, 'infra/modules/functionapp.bicep'), 'utf8');
+      expect(functionApp).toMatch(/name: 'authsettingsV2'/);
+      expect(functionApp).toMatch(/requireAuthentication: true/);
+      // Exactly the operations that need no principal skip sign-in.
+      const excluded = /excludedPaths: \[([^\]]*)\]/.exec(functionApp)?.[1]?.match(/'[^']+'/g) ?? [];
+      const publicRoutes = apiOperations.filter((op) => op.access === 'public').map((op) => `'/api/${op.route}'`);
+      expect(excluded.sort()).toEqual(publicRoutes.sort());
+    }
     const seen = new Set<string>();
     for (const r of registrations.filter((x) => x.kind === 'http')) {
       expect(r.options.authLevel, r.name).toBe('function');

@@ -145,6 +145,13 @@ describe('log alerts match the lines the product writes', () => {
     expect(line('warn', 'load attempt failed, retrying', { config_id: 7 })).not.toMatch(failedLoads);
     expect(line('error', 'api request failed', { reason: 'load failed earlier' })).not.toMatch(failedLoads);
   });
+
+  it('the stuck-runs alert counts the reaper\'s timed-out runs', () => {
+    const stuckRuns = kqlMessageRegex(queries.get('stuckRunsQuery')!);
+    expect(line('warn', 'reaper: run timed out', { config_id: 7, run_id: 'r1', status: 'In Progress' })).toMatch(stuckRuns);
+    expect(line('warn', 'reaper: run timed out', { config_id: 7, status: 'Queued' })).toMatch(stuckRuns);
+    expect(line('info', 'reaper pass', { reaped: 0 })).not.toMatch(stuckRuns);
+  });
 });
 
 /**
@@ -193,6 +200,18 @@ describe.skipIf(!bicep.cli)('compiled ARM template', () => {
     expect(resourceOfType(storage, 'Microsoft.Storage/storageAccounts').properties.allowSharedKeyAccess).toBe(false);
     const vault = moduleOf(template, 'keyVault').properties.template!;
     expect(resourceOfType(vault, 'Microsoft.KeyVault/vaults').properties.enableRbacAuthorization).toBe(true);
+  });
+
+  it('puts App Service authentication in front of the admin API, which trusts its principal header', () => {
+    const app = moduleOf(template, 'functionApp').properties.template!;
+    const auth = Object.values(app.resources).find(
+      (r) => r.type === 'Microsoft.Web/sites/config' && String((r as { name?: string }).name).includes('authsettingsV2'),
+    );
+    expect(auth?.properties).toMatchObject({
+      platform: { enabled: true },
+      globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401' },
+      identityProviders: { azureActiveDirectory: { enabled: true } },
+    });
   });
 });
 

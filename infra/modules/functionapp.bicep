@@ -33,6 +33,9 @@ param instanceMemoryMB int
 @description('App settings: name to value. Secrets appear only as Key Vault references.')
 param appSettings object
 
+@description('Client id of the Entra app registration of the admin API.')
+param apiAuthClientId string
+
 param tags object
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -103,3 +106,47 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
 output name string = site.name
 output id string = site.id
 output defaultHostName string = site.properties.defaultHostName
+
+// App Service authentication in front of every HTTP function: callers sign in
+// with Entra ID, and the platform passes the user and their app roles to the
+// admin API as x-ms-client-principal, a header it strips from any request it
+// did not authenticate. Without this the API would trust whatever header a
+// holder of a function key sent.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      // The admin API's public operations, which need no principal (a function key still).
+      excludedPaths: [
+        '/api/health'
+        '/api/openapi.json'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: apiAuthClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            apiAuthClientId
+            'api://${apiAuthClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
+}
