@@ -87,6 +87,8 @@ async function copyGrants(db: Queryable, from: string, to: string): Promise<void
 
 class PostgresStaging implements Staging {
   private consumed = false;
+  /** Rows written by this staging's finished COPY streams. */
+  private rowsWritten = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -108,7 +110,10 @@ class PostgresStaging implements Staging {
       released = true;
       client.release(error);
     };
-    stream.on('finish', () => release());
+    stream.on('finish', () => {
+      this.rowsWritten += stream.rowCount;
+      release();
+    });
     stream.on('error', (error) => release(error));
     stream.on('close', () => {
       if (!stream.writableFinished) release(new Error('COPY FROM STDIN closed before it finished'));
@@ -137,8 +142,7 @@ class PostgresStaging implements Staging {
     const staging = qualifiedName(this.name);
     const rows = await this.write(async (client) => {
       await client.query(`LOCK TABLE ${target} IN ACCESS EXCLUSIVE MODE`);
-      const { rows: counted } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${staging}`);
-      const count = Number(counted[0]!.n);
+      const count = this.rowsWritten;
       if (await hasDependents(client, this.target)) {
         // Views or foreign keys point at this table: keep it, replace its rows.
         await client.query(`DELETE FROM ${target}`);
