@@ -194,7 +194,7 @@ param tags object = {}
 
 var baseName = '${namePrefix}-${environmentName}'
 var token = take(uniqueString(subscription().id, resourceGroup().id, baseName), 6)
-var compactPrefix = take(replace(namePrefix, '-', ''), 10)
+var compactPrefix = toLower(take(replace(namePrefix, '-', ''), 10))
 var allTags = union({ application: 'dataloader', environment: environmentName }, tags)
 var deploymentContainerName = 'app-package'
 // Names are computed here, not read from module outputs, so that what-if can
