@@ -126,6 +126,20 @@ describe('PostgreSQL source', () => {
     expect((dup as Error).message).toBe('the custom query returns column "a" more than once; give each column its own name');
   });
 
+  it('reads one snapshot across parallel reads inside withSnapshot', async () => {
+    const relation = { kind: 'table' as const, catalog: null, schema: null, table: 'snap' };
+    await source.pool.query(`CREATE TABLE snap (id integer); INSERT INTO snap VALUES (1)`);
+    const columns = await session.describe(relation);
+    const seen = await session.withSnapshot!(async () => {
+      const first = await text(await session.read({ relation, columns, conditions: [] }));
+      await source.pool.query(`INSERT INTO snap VALUES (2)`);
+      const second = await text(await session.read({ relation, columns, conditions: [] }));
+      return [first, second];
+    });
+    expect(seen).toEqual(['1\n', '1\n']);
+    expect(await text(await session.read({ relation, columns, conditions: [] }))).toBe('1\n2\n');
+  });
+
   it('gives a signature that changes with the rows', async () => {
     const before = await session.signature({ relation: hostile, column: 'updated_at' });
     expect(before).toBe('3/2024-01-01 11:00:00.000001');

@@ -242,3 +242,30 @@ describe('load_full', () => {
     expect(await table('SELECT count(*)::int FROM landing.forced')).toEqual([[50]]);
   });
 });
+
+describe('a run taken from the loader', () => {
+  let fast: LoaderHarness;
+
+  beforeAll(async () => {
+    fast = await createLoaderHarness({ HEARTBEAT_INTERVAL_SECONDS: '1' });
+    await fast.source.pool.query(`CREATE TABLE public.t AS SELECT g AS id FROM generate_series(1, 10) g`);
+  });
+
+  it('is not committed or recorded once its heartbeat finds the row reset', async () => {
+    const message = await fast.queueRow({ source_table_name: 't', destination_table_name: 'taken', load_strategy: 'full' });
+    await fast.deliver(message, {
+      faults: {
+        at: async (step) => {
+          if (step !== 'afterRead') return;
+          // An admin resets the row while the rows are staged; the next heartbeat notices.
+          await fast.control.pool.query(`UPDATE control.table_control SET last_status = NULL, last_run_id = NULL WHERE config_id = $1`, [message.config_id]);
+          await new Promise((resolve) => setTimeout(resolve, 1_500));
+        },
+      },
+    });
+    expect((await fast.row(message.config_id)).last_status).toBeNull();
+    expect(await fast.history(message.config_id)).toEqual([]);
+    const { rows } = await fast.destination.pool.query(`SELECT count(*)::int AS n FROM landing.taken`);
+    expect(rows[0].n).toBe(0);
+  });
+});

@@ -1,5 +1,9 @@
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { isTruthy, parseColumnList } from '../shared/strategies/config.js';
+import { splitRange } from '../shared/strategies/ranges.js';
+import { windowStart } from '../shared/strategies/rolling.js';
+import { compareWatermarks, nextWatermark } from '../shared/strategies/watermark.js';
 import { createLoaderHarness, type LoaderHarness } from './support/source.js';
 
 let h: LoaderHarness;
@@ -273,5 +277,46 @@ describe('hostile identifiers', () => {
     await h.deliver(await h.requeue(message.config_id));
     expect((await h.row(message.config_id)).last_status).toBe('Succeeded');
     expect(await table(`SELECT "Id ""q""", "vAl ue" FROM "Dest ""Schema"""."Out; Table" ORDER BY 1`)).toEqual([[1, 'a'], [2, 'B']]);
+  });
+});
+
+describe('strategy building blocks', () => {
+  it('split bounds into ranges as Spark does: the first takes lower values and NULLs, the last higher ones', () => {
+    expect(splitRange('0', '100', 4)).toEqual([
+      { to: '25', withNulls: true },
+      { from: '25', to: '50', withNulls: false },
+      { from: '50', to: '75', withNulls: false },
+      { from: '75', withNulls: false },
+    ]);
+    // Fewer values than partitions: one range per value.
+    expect(splitRange('1', '3', 10)).toEqual([{ to: '2', withNulls: true }, { from: '2', withNulls: false }]);
+    expect(splitRange('1', '3', 1)).toEqual([{ withNulls: true }]);
+    expect(splitRange('0.5', '1.5', 2)).toEqual([{ to: '1', withNulls: true }, { from: '1', withNulls: false }]);
+    expect(splitRange('2024-01-01', '2024-01-03', 2)).toEqual([
+      { to: '2024-01-02 00:00:00.000', withNulls: true },
+      { from: '2024-01-02 00:00:00.000', withNulls: false },
+    ]);
+    expect(() => splitRange('10', '1', 2)).toThrow('upper_bound 1 must be greater than lower_bound 10');
+    expect(() => splitRange('a', 'b', 2)).toThrow(/must both be numbers or both dates/);
+  });
+
+  it('compare watermarks at full precision', () => {
+    expect(compareWatermarks('timestamp', '2024-01-01 10:00:00', '2024-01-01 10:00:00.5')).toBeLessThan(0);
+    expect(compareWatermarks('timestamp', '2024-01-01 10:00:00.123', '2024-01-01 10:00:00.5')).toBeLessThan(0);
+    expect(compareWatermarks('timestamp', '2024-01-01 10:00:00+00', '2024-01-01 10:00:00.000001+00')).toBeLessThan(0);
+    expect(compareWatermarks('integer', '9', '10')).toBeLessThan(0);
+    expect(compareWatermarks('integer', '-10', '-9')).toBeLessThan(0);
+    expect(compareWatermarks('decimal', '10.05', '10.5')).toBeLessThan(0);
+    expect(compareWatermarks('integer', '12345678901234567890', '12345678901234567891')).toBeLessThan(0);
+    expect(nextWatermark('integer', '100', '99')).toBe('100');
+    expect(nextWatermark('integer', '100', null)).toBe('100');
+    expect(nextWatermark('timestamp', null, '2024-01-01 00:00:00')).toBe('2024-01-01 00:00:00');
+  });
+
+  it('read load_full, column lists and the rolling window', () => {
+    expect(['Y', 'yes', 'TRUE', '1', ' true '].map(isTruthy)).toEqual([true, true, true, true, true]);
+    expect(['N', 'no', '', '0', null].map(isTruthy)).toEqual([false, false, false, false, false]);
+    expect(parseColumnList(' a, b ,,c ')).toEqual(['a', 'b', 'c']);
+    expect(windowStart(new Date('2024-03-01T23:59:00Z'), 3)).toBe('2024-02-27');
   });
 });

@@ -195,11 +195,37 @@ export function assertCount(value: number, what: string): number {
   return value;
 }
 
-/** A type name split into its base (lower case) and arguments: `Decimal(18, 4)` -> decimal, ['18', '4']. */
+/**
+ * A type name split into its base (lower case, without the parenthesized part)
+ * and its top-level arguments: `Decimal(18, 4)` -> decimal, ['18', '4'];
+ * `TIMESTAMP(3) WITH TIME ZONE` -> timestamp with time zone, ['3'];
+ * `Nullable(DateTime64(3, 'UTC'))` -> nullable, ["DateTime64(3, 'UTC')"].
+ */
 export function parseTypeName(typeName: string): { base: string; args: string[] } {
-  const m = /^\s*([^(]*?)\s*(?:\((.*)\))?\s*$/.exec(typeName)!;
-  const args = m[2] === undefined ? [] : m[2].split(',').map((a) => a.trim());
-  return { base: m[1]!.toLowerCase(), args };
+  const open = typeName.indexOf('(');
+  if (open < 0) return { base: typeName.trim().replace(/\s+/g, ' ').toLowerCase(), args: [] };
+  const args: string[] = [];
+  let depth = 0;
+  let start = open + 1;
+  let close = typeName.length;
+  let quoted = false;
+  for (let i = open; i < typeName.length; i++) {
+    const c = typeName[i];
+    if (c === "'") quoted = !quoted;
+    if (quoted) continue;
+    if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) {
+      close = i;
+      break;
+    } else if (c === ',' && depth === 1) {
+      args.push(typeName.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  const last = typeName.slice(start, close).trim();
+  if (last !== '' || args.length) args.push(last);
+  const base = `${typeName.slice(0, open)} ${typeName.slice(close + 1)}`.trim().replace(/\s+/g, ' ').toLowerCase();
+  return { base, args };
 }
 
 /** A fractional-seconds precision capped at PostgreSQL's 6 (finer digits round at the destination). */

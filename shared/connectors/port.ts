@@ -55,6 +55,12 @@ export interface SourceSession {
   /** The rows as PostgreSQL COPY text format, streamed (backpressure respected), columns in spec order. */
   read(spec: ReadSpec): Promise<Readable>;
   signature(spec: SignatureSpec): Promise<string>;
+  /**
+   * Runs `work` with every read() inside it seeing one snapshot of the source,
+   * so parallel range reads neither miss nor double a row that moves between
+   * ranges meanwhile. Optional: a connector without it reads each range on its own.
+   */
+  withSnapshot?<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@
  * without being parsed, held or re-encoded.
  */
 import type { Readable } from 'node:stream';
-import type pg from 'pg';
+import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { TerminalError } from '../loader/errors.js';
 import { createDataPool, type ResolvedConnection } from './postgres-connection.js';
@@ -51,7 +51,26 @@ async function setSettings(client: pg.ClientBase, settings: string[]): Promise<v
 }
 
 class PostgresSession implements SourceSession {
+  /** An exported snapshot every read imports, while withSnapshot runs. */
+  private snapshot: string | undefined;
+
   constructor(private readonly pool: pg.Pool) {}
+
+  async withSnapshot<T>(work: () => Promise<T>): Promise<T> {
+    // The exporting transaction must stay open while the reads import its snapshot.
+    const holder = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await holder.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+      this.snapshot = rows[0]!.id;
+      return await work();
+    } finally {
+      this.snapshot = undefined;
+      await holder.query('COMMIT').catch((e: Error) => (broken = e));
+      holder.release(broken);
+    }
+  }
 
   async describe(relation: SourceRelation): Promise<ColumnSpec[]> {
     return withReadOnly(this.pool, async (client) => {
@@ -88,6 +107,7 @@ class PostgresSession implements SourceSession {
     };
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      if (this.snapshot) await client.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(this.snapshot)}`);
       await setSettings(client, settings);
     } catch (error) {
       release(error as Error);

@@ -69,16 +69,19 @@ export async function stageRows(
         ])
       : [conditions];
     let rows = 0;
-    await runLimited(
-      reads.map((readConditions) => async () => {
-        const input = await source.read({ relation: config.relation, columns, conditions: readConditions });
-        const writer = await staging.openWriter();
-        await pipeline(input, writer);
-        rows += writer.rowCount;
-        context.progress(`loading: ${rows} rows staged`);
-      }),
-      context.settings.PARTITION_READ_CONCURRENCY,
-    );
+    const readAll = () =>
+      runLimited(
+        reads.map((readConditions) => async () => {
+          const input = await source.read({ relation: config.relation, columns, conditions: readConditions });
+          const writer = await staging.openWriter();
+          await pipeline(input, writer);
+          rows += writer.rowCount;
+          context.progress(`loading: ${rows} rows staged`);
+        }),
+        context.settings.PARTITION_READ_CONCURRENCY,
+      );
+    // Parallel ranges read one snapshot where the source can share one.
+    await (reads.length > 1 && source.withSnapshot ? source.withSnapshot(readAll) : readAll());
     await context.faults?.at('afterRead', options.chunk === undefined ? undefined : { chunk: options.chunk });
     return { staging, rows };
   } catch (error) {
