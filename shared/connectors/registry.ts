@@ -7,6 +7,7 @@ import type { DbConfigRow } from '../control/rows.js';
 import { TerminalError } from '../loader/errors.js';
 import type { SecretResolver } from '../secrets/resolver.js';
 import { mssqlConnector } from './mssql.js';
+import { oracleConnector } from './oracle.js';
 import { postgresConnector } from './postgres.js';
 import { SSL_MODES, type ResolvedConnection } from './postgres-connection.js';
 import type { SourceConnector, SourceSession } from './port.js';
@@ -16,6 +17,7 @@ const connectors = new Map<string, SourceConnector>([
   ['postgres', postgresConnector],
   // Their drivers load inside open(), so registering them costs nothing at start-up.
   ['mssql', mssqlConnector],
+  ['oracle', oracleConnector],
 ]);
 
 /** Adds (or replaces) the connector of a db_type. */
