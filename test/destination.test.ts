@@ -113,6 +113,19 @@ describe('PostgreSQL destination', () => {
     );
   });
 
+  it('writes source values into identity columns of an existing table', async () => {
+    await db.pool.query(`CREATE TABLE landing.ident ("Id" integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "na""me; --" varchar(10), at timestamp(6))`);
+    const t = { schema: 'landing', table: 'ident' };
+    await destination.prepareTable(t, columns, ['Id']);
+    const merged = await stage(t, [[7, 'g', null]], false);
+    await merged.merge(['Id']);
+    await merged.drop();
+    const window = await stage(t, [[8, 'h', null]], false);
+    await window.replaceWhere([{ kind: 'range', column: 'Id', from: '8' }]);
+    await window.drop();
+    expect(await contents(t)).toEqual([[7, 'g', null], [8, 'h', null]]);
+  });
+
   it('replaces a window of rows in one transaction', async () => {
     const staging = await stage(target, [[5, 'e', '2024-06-01 00:00:00']], false);
     await staging.replaceWhere([{ kind: 'range', column: 'at', from: '2024-05-01', withNulls: true }]);

@@ -6,6 +6,8 @@
  *                 readers see the old rows until COMMIT, then the new ones)
  *   merge:        INSERT ... SELECT ... ON CONFLICT (primary key) DO UPDATE
  *   replaceWhere: DELETE the window, INSERT ... SELECT the staged rows
+ * Inserts say OVERRIDING SYSTEM VALUE: the destination mirrors the source's
+ * values, identity columns included.
  */
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
@@ -146,7 +148,7 @@ class PostgresStaging implements Staging {
       if (await hasDependents(client, this.target)) {
         // Views or foreign keys point at this table: keep it, replace its rows.
         await client.query(`DELETE FROM ${target}`);
-        await client.query(`INSERT INTO ${target} (${this.columnList}) SELECT ${this.columnList} FROM ${staging}`);
+        await client.query(`INSERT INTO ${target} (${this.columnList}) OVERRIDING SYSTEM VALUE SELECT ${this.columnList} FROM ${staging}`);
         await client.query(`DROP TABLE ${staging}`);
         return count;
       }
@@ -172,7 +174,7 @@ class PostgresStaging implements Staging {
     const action = updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
     return this.write(async (client) => {
       const result = await client.query(
-        `INSERT INTO ${qualifiedName(this.target)} (${this.columnList})
+        `INSERT INTO ${qualifiedName(this.target)} (${this.columnList}) OVERRIDING SYSTEM VALUE
          SELECT ${this.columnList} FROM ${qualifiedName(this.name)}
          ON CONFLICT (${primaryKey.map(q).join(', ')}) ${action}`,
       );
@@ -188,7 +190,7 @@ class PostgresStaging implements Staging {
       const where = conditionsWhere(conditions, types, params);
       await client.query(`DELETE FROM ${qualifiedName(this.target)} WHERE ${where}`, params);
       const result = await client.query(
-        `INSERT INTO ${qualifiedName(this.target)} (${this.columnList}) SELECT ${this.columnList} FROM ${qualifiedName(this.name)}`,
+        `INSERT INTO ${qualifiedName(this.target)} (${this.columnList}) OVERRIDING SYSTEM VALUE SELECT ${this.columnList} FROM ${qualifiedName(this.name)}`,
       );
       return result.rowCount ?? 0;
     }, beforeCommit);
