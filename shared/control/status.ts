@@ -377,3 +377,45 @@ function describeReap(row: ReapCandidate, limits: ReapLimits): ReapedRun {
       'the row is due again at its next scheduled time.',
   };
 }
+
+/**
+ * Any status -> NULL, by an admin (status_reset). The run id and heartbeat are
+ * cleared too, so a load still running for the old run can no longer finish or
+ * heartbeat it (finishRun and heartbeat match on last_run_id). Not a runtime
+ * write: the caller's transaction carries the admin's change source, and the
+ * change is audited. Returns the ids reset.
+ */
+export async function resetStatus(db: Queryable, configIds: number[], message: string): Promise<number[]> {
+  const { rows } = await db.query<{ config_id: number }>(
+    `UPDATE control.table_control
+        SET last_status = NULL,
+            last_status_date_time = CURRENT_TIMESTAMP,
+            last_status_message = $2,
+            last_run_id = NULL,
+            last_heartbeat_at = NULL
+      WHERE config_id = ANY($1::bigint[])
+      RETURNING config_id`,
+    [configIds, message],
+  );
+  return rows.map((r) => r.config_id).sort((a, b) => a - b);
+}
+
+/**
+ * Makes a row due now, by an admin (run now): next_load_date_time = now, and a
+ * finished status (Succeeded, Failed) back to NULL so the row reads as waiting
+ * for its run. Rows Queued or In Progress are left alone; returns whether the
+ * row was changed. Audited under the caller's change source.
+ */
+export async function makeDueNow(db: Queryable, configId: number, message: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE control.table_control
+        SET next_load_date_time = CURRENT_TIMESTAMP,
+            last_status = NULL,
+            last_status_date_time = CASE WHEN last_status IS NULL THEN last_status_date_time ELSE CURRENT_TIMESTAMP END,
+            last_status_message = CASE WHEN last_status IS NULL THEN last_status_message ELSE $2 END
+      WHERE config_id = $1
+        AND (last_status IS NULL OR last_status NOT IN ('Queued', 'In Progress'))`,
+    [configId, message],
+  );
+  return rowCount === 1;
+}

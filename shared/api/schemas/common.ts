@@ -5,7 +5,7 @@
  * a name can never carry SQL.
  */
 import { z } from 'zod';
-import { CronExpressionParser } from 'cron-parser';
+import { InvalidCronError, nextOccurrence } from '../../schedule/cron.js';
 
 const NUL = '\u0000';
 
@@ -47,26 +47,18 @@ export const secretName = z
   .string()
   .regex(/^[A-Za-z0-9-]{1,127}$/, 'a Key Vault secret name (1 to 127 letters, digits and dashes), never a secret value');
 
-const CRON_ALIASES = new Set(['@yearly', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@weekdays', '@weekends']);
-
 /**
- * Why `expression` cannot schedule loads, or undefined when it can: five fields
- * (minute first), six (seconds first) or an @alias, that cron-parser reads and
- * that has a next occurrence. The sensor applies the same rules.
+ * Why `expression` cannot schedule loads, or undefined when it can: the
+ * sensor's own rules (shared/schedule/cron.ts), so that a cron the API accepts
+ * is one the sensor schedules.
  */
 export function cronProblem(expression: string): string | undefined {
-  const text = expression.trim();
-  if (text === '') return 'it is empty; write five fields like "0 * * * *" (every hour)';
-  if (text.startsWith('@')) {
-    return CRON_ALIASES.has(text.toLowerCase()) ? undefined : `unknown alias; use one of ${[...CRON_ALIASES].join(', ')}`;
-  }
-  const fields = text.split(/\s+/).length;
-  if (fields !== 5 && fields !== 6) return `it has ${fields} fields; write 5 (minute hour day-of-month month day-of-week) or 6 (second first)`;
   try {
-    CronExpressionParser.parse(text, { tz: 'UTC' }).next();
+    nextOccurrence(expression, new Date(), 'UTC');
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    if (error instanceof InvalidCronError) return error.reason;
+    throw error;
   }
 }
 

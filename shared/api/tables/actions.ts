@@ -4,6 +4,7 @@
  * its own change source.
  */
 import type pg from 'pg';
+import { makeDueNow, resetStatus } from '../../control/status.js';
 import { withChange } from '../change.js';
 import { conflict, invalid, notFound, ValidationError, type FieldError } from '../errors.js';
 import type { ApiTableRow } from '../format.js';
@@ -17,7 +18,6 @@ import {
 } from '../schemas/tables.js';
 import { assertNoDuplicate, checkConfigBeforeSave, getTable } from './edit.js';
 import { connectionExists, insertTable, selectTablesForUpdate, updateTable, updateTables } from './sql.js';
-import { makeDueNow, resetStatus } from './status.js';
 
 /** At most this many per-row problems are reported for a refused bulk edit. */
 const MAX_REPORTED = 50;
@@ -130,6 +130,7 @@ export async function runTableNow(pool: pg.Pool, user: string, configId: number)
     if (current.last_status === 'Queued' || current.last_status === 'In Progress') {
       throw conflict(`table ${configId} is already ${current.last_status} (run ${current.last_run_id ?? 'unknown'})`);
     }
-    return makeDueNow(client, configId, `Run requested by ${user}`);
+    await makeDueNow(client, configId, `Run requested by ${user}`);
+    return getTable(client, configId);
   });
 }
