@@ -79,6 +79,17 @@ describe('failures an admin fixes', () => {
     );
   });
 
+  it('an incompatible change of a source column type names the column', async () => {
+    await h.source.pool.query(`CREATE TABLE public.shifting (id integer, v integer); INSERT INTO public.shifting VALUES (1, 1)`);
+    const message = await h.queueRow({ source_table_name: 'shifting', destination_table_name: 'shifting', load_strategy: 'full' });
+    await h.deliver(message);
+    await h.source.pool.query(`ALTER TABLE public.shifting ALTER COLUMN v TYPE text; ALTER TABLE public.shifting ADD COLUMN extra date`);
+    await h.deliver(await h.requeue(message.config_id));
+    expect((await h.row(message.config_id)).last_status_message).toBe(
+      'destination column "v" of landing.shifting is integer but the source now gives text; change the destination column (or the source) so the types match',
+    );
+  });
+
   it('a config the strategy cannot run names the row and field', async () => {
     const message = await h.queueRow({ source_table_name: 'orders', destination_table_name: 'x', load_strategy: 'incremental' });
     await h.deliver(message);

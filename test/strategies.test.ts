@@ -183,6 +183,33 @@ describe('append_only', () => {
   });
 });
 
+describe('append_only late commits', () => {
+  it('appends a row committed after a later one, once', async () => {
+    await h.source.pool.query(`CREATE TABLE public.late_events (at timestamp(6), what text)`);
+    const message = await h.queueRow({
+      source_table_name: 'late_events',
+      destination_table_name: 'late_events',
+      load_strategy: 'append_only',
+      incremental_column: 'at',
+      incremental_type: 'timestamp',
+    });
+    const slow = new pg.Client({ connectionString: h.source.url });
+    await slow.connect();
+    try {
+      await slow.query('BEGIN');
+      await slow.query(`INSERT INTO public.late_events VALUES ('2024-03-01 10:00:00', 'slow')`);
+      await h.source.pool.query(`INSERT INTO public.late_events VALUES ('2024-03-01 10:05:00', 'fast')`);
+      await h.deliver(message);
+      await slow.query('COMMIT');
+    } finally {
+      await slow.end();
+    }
+    await h.deliver(await h.requeue(message.config_id));
+    await h.deliver(await h.requeue(message.config_id));
+    expect(await table(`SELECT what FROM landing.late_events ORDER BY at`)).toEqual([['slow'], ['fast']]);
+  });
+});
+
 describe('rolling', () => {
   it('replaces the last rolling_days days and leaves older rows alone', async () => {
     await h.source.pool.query(`
