@@ -41,12 +41,13 @@ export async function putConnection(
         throw conflict(`connection "${key}" was changed by someone else; read it again and retry`, { current: current ?? null });
       }
     }
-    const { password, private_key, ...names } = body.db_config_value;
+    // Optional keys left out are not stored as nulls.
+    const value = Object.fromEntries(Object.entries(body.db_config_value).filter(([, v]) => v !== undefined)) as Record<string, string>;
     return upsertConnection(
       client,
       key,
       {
-        db_config_value: { ...names, ...(password ? { password } : {}), ...(private_key ? { private_key } : {}) },
+        db_config_value: value,
         db_type: body.db_type,
         db_kv_scope: body.db_kv_scope ?? DEFAULT_KV_SCOPE,
         default_target_schema: body.default_target_schema ?? null,

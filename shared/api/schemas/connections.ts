@@ -10,7 +10,14 @@ import { configKey, name, queryFlag, secretName, text, version } from './common.
 
 export const connectionParams = z.strictObject({ key: configKey });
 
-/** host, port, database, user and password (or private_key for snowflake_pem), each a secret name. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+
+/**
+ * host, port, database, user and password (or private_key for snowflake_pem),
+ * each a secret name. The connectors also read two optional keys: sslmode (a
+ * literal mode, or a secret name) and trust_server_certificate (SQL Server, a
+ * secret name).
+ */
 export const dbConfigValue = z
   .strictObject({
     host: secretName,
@@ -19,6 +26,8 @@ export const dbConfigValue = z
     user: secretName,
     password: secretName.optional(),
     private_key: secretName.optional(),
+    sslmode: z.union([z.enum(SSL_MODES), secretName]).optional(),
+    trust_server_certificate: secretName.optional(),
   })
   .meta({ id: 'DbConfigValue', description: 'Key Vault secret names (not values) for each connection detail.' });
 
