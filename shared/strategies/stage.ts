@@ -72,8 +72,15 @@ export async function stageRows(
     const readAll = () =>
       runLimited(
         reads.map((readConditions) => async () => {
-          const input = await source.read({ relation: config.relation, columns, conditions: readConditions });
+          // Writer first: a read that fails to start leaves no source stream open, and the writer is destroyed.
           const writer = await staging.openWriter();
+          let input;
+          try {
+            input = await source.read({ relation: config.relation, columns, conditions: readConditions });
+          } catch (error) {
+            writer.destroy();
+            throw error;
+          }
           await pipeline(input, writer);
           rows += writer.rowCount;
           context.progress(`loading: ${rows} rows staged`);
