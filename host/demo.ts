@@ -167,9 +167,10 @@ export async function ensureDemo(serverUrl: string, controlUrl: string, destinat
             load_strategy, load_cron, incremental_column, incremental_type, primary_key_cols,
             rolling_column, rolling_days, partition_column, lower_bound, upper_bound, num_partitions,
             next_load_date_time, create_user, last_modified_user)
-         SELECT true, $1, $2, 'shop', $3, $4, 'demo', $3, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+         SELECT true, $1::text, $2::text, 'shop', $3::text, $4::text, 'demo', $3::text, $5::text, $6::text, $7::text,
+                $8::text, $9::text, $10::text, $11::int, $12::text, $13::text, $14::text, $15::int,
                 CURRENT_TIMESTAMP, 'demo', 'demo'
-          WHERE NOT EXISTS (SELECT 1 FROM control.table_control WHERE db_config_key = $1 AND source_table_name = $3)`,
+          WHERE NOT EXISTS (SELECT 1 FROM control.table_control WHERE db_config_key = $1::text AND source_table_name = $3::text)`,
         [
           DEMO_SOURCE_KEY, DEMO_SOURCE_DATABASE, t.table, DEMO_DESTINATION_DATABASE, t.strategy, t.cron,
           t.extra.incremental_column ?? null, t.extra.incremental_type ?? null, t.extra.primary_key_cols ?? null,

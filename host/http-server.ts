@@ -6,7 +6,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import azureFunctions, { type HttpResponseInit } from '@azure/functions';
+
+// @azure/functions is CommonJS; Node's ESM loader does not detect these named exports.
+const { HttpRequest, InvocationContext } = azureFunctions;
+type HttpRequest = InstanceType<typeof HttpRequest>;
+type InvocationContext = InstanceType<typeof InvocationContext>;
 import type { Logger } from '../shared/log.js';
 
 export interface HttpRoute {

@@ -7,8 +7,7 @@
  * .data/postgres and is reused across runs.
  */
 import { join } from 'node:path';
-import type { Timer } from '@azure/functions';
-import { InvocationContext } from '@azure/functions';
+import azureFunctions, { type Timer } from '@azure/functions';
 import pg from 'pg';
 import { reaperHandler } from '../functions/reaper.js';
 import { sensorHandler } from '../functions/sensor.js';
@@ -71,9 +70,9 @@ async function ensureControlDatabase(serverUrl: string): Promise<void> {
 }
 
 /** A timer invocation as the Functions host would pass it. */
-function timerInvocation(name: string): [Timer, InvocationContext] {
+function timerInvocation(name: string): [Timer, InstanceType<typeof azureFunctions.InvocationContext>] {
   const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
-  return [timer, new InvocationContext({ functionName: name })];
+  return [timer, new azureFunctions.InvocationContext({ functionName: name })];
 }
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {

