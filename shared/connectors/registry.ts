@@ -6,6 +6,7 @@
 import type { DbConfigRow } from '../control/rows.js';
 import { TerminalError } from '../loader/errors.js';
 import type { SecretResolver } from '../secrets/resolver.js';
+import { clickHouseConnector } from './clickhouse.js';
 import { mssqlConnector } from './mssql.js';
 import { oracleConnector } from './oracle.js';
 import { postgresConnector } from './postgres.js';
@@ -18,6 +19,7 @@ const connectors = new Map<string, SourceConnector>([
   // Their drivers load inside open(), so registering them costs nothing at start-up.
   ['mssql', mssqlConnector],
   ['oracle', oracleConnector],
+  ['clickhouse', clickHouseConnector],
 ]);
 
 /** Adds (or replaces) the connector of a db_type. */

@@ -1,0 +1,193 @@
+/**
+ * The ClickHouse source connector, on @clickhouse/client over HTTP(S),
+ * loaded on first use. HTTPS (port 8443) unless the dbconfig's sslmode is
+ * `disable` (HTTP, port 8123). Reads stream TabSeparated: each line is
+ * checked to be a whole row (a server that fails mid-result writes its error
+ * into the body), unescaped, and re-encoded as COPY text; the HTTP response
+ * is read only as fast as the destination takes rows. A custom query runs
+ * with the `readonly=1` setting, so the server refuses any write.
+ */
+import { Transform, type Readable } from 'node:stream';
+import type * as ClickHouse from '@clickhouse/client';
+import { TerminalError, TransientError } from '../loader/errors.js';
+import { assertSelectQuery, assertUniqueColumns, fromItem, relationError, relationKey, selectSql, signatureSql } from './dialect.js';
+import { rowsToCopy } from './dialect-stream.js';
+import {
+  clickHouseDecoders,
+  clickHouseDescribeSql,
+  clickHouseDialect,
+  literalColumns,
+  mapClickHouseType,
+  parseTsvLine,
+  unescapeTsvField,
+} from './clickhouse-sql.js';
+import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+
+type Driver = typeof ClickHouse;
+
+/** Reads run as long as the load does; the loader's own timeouts end a stuck run. */
+const REQUEST_TIMEOUT_MS = 3 * 60 * 60 * 1000;
+
+/** The server URL of resolved connection values: https://host:8443 unless sslmode is disable (http://host:8123). */
+export function clickHouseUrl(connection: Record<string, string>): string {
+  const host = connection.host!.trim();
+  const tls = connection.sslmode !== 'disable';
+  const url = new URL(host.includes('://') ? host : `${tls ? 'https' : 'http'}://${host}`);
+  if (connection.port) {
+    const port = Number(connection.port);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new TerminalError('source: port must be a TCP port number, got a value that is not');
+    url.port = String(port);
+  } else if (!url.port) url.port = url.protocol === 'https:' ? '8443' : '8123';
+  return url.origin;
+}
+
+// Server error codes a retry can fix: timeouts, too many queries or parts,
+// network and socket errors, memory limits, replicas or Keeper unavailable.
+const TRANSIENT_CODES = new Set([3, 159, 202, 203, 209, 210, 241, 242, 252, 279, 285, 319, 425, 999]);
+// Node's codes of a connection that failed or dropped.
+const TRANSIENT_SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/** The server's error code: the client's parsed `code`, or the `Code: N` that starts every server error text (older servers). */
+function serverCode(error: { code?: unknown; message?: unknown }): number | undefined {
+  if (typeof error.code === 'string' && /^\d+$/.test(error.code)) return Number(error.code);
+  const m = typeof error.message === 'string' ? /^Code: (\d+)[.,]/.exec(error.message) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Classifies a client error from the server's error code or the socket's; the client error stays the cause. */
+export function classifyClickHouseError(error: unknown, context: string): Error {
+  const e = (error ?? {}) as { code?: unknown; message?: unknown };
+  const message = `${context}: ${typeof e.message === 'string' ? e.message : String(error)}`;
+  const code = serverCode(e);
+  const transient =
+    (code !== undefined && TRANSIENT_CODES.has(code)) ||
+    (typeof e.code === 'string' && TRANSIENT_SOCKET_CODES.has(e.code)) ||
+    e.message === 'Timeout error.';
+  return transient ? new TransientError(message, { cause: error }) : new TerminalError(message, { cause: error });
+}
+
+/** Settings of a query on a relation: a custom query runs read-only. */
+function settingsFor(relation: SourceRelation): ClickHouse.ClickHouseSettings {
+  return relation.kind === 'query' ? { readonly: '1' } : {};
+}
+
+/** Rows of TabSeparated line batches (the client's stream), one value per column. */
+function tsvRows(batches: Readable, literal: boolean[], onDestroy: () => void): Readable {
+  const rows = new Transform({
+    readableObjectMode: true,
+    writableObjectMode: true,
+    readableHighWaterMark: 1000,
+    transform(batch: { text: string }[], _encoding, callback) {
+      try {
+        for (const row of batch) this.push(parseTsvLine(row.text, literal));
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    destroy(error, callback) {
+      onDestroy();
+      callback(error);
+    },
+  });
+  batches.on('error', (error) => rows.destroy(error));
+  batches.pipe(rows);
+  return rows;
+}
+
+class ClickHouseSession implements SourceSession {
+  private readonly described = new Map<string, Map<string, string>>();
+
+  constructor(private readonly client: ClickHouse.ClickHouseClient) {}
+
+  async describe(relation: SourceRelation): Promise<ColumnSpec[]> {
+    if (relation.kind === 'query') assertSelectQuery(relation.sql);
+    let lines: string[];
+    try {
+      const result = await this.client.query({
+        query: clickHouseDescribeSql(fromItem(clickHouseDialect, relation)),
+        format: 'TabSeparatedWithNamesAndTypes',
+        clickhouse_settings: settingsFor(relation),
+      });
+      lines = (await result.text()).split('\n');
+    } catch (error) {
+      throw relationError(relation, 'reading', classifyClickHouseError(error, 'ClickHouse'));
+    }
+    const names = lines[0]!.split('\t').map((f) => unescapeTsvField(f) ?? '');
+    const sourceTypes = (lines[1] ?? '').split('\t').map((f) => unescapeTsvField(f) ?? '');
+    const columns = names.map((name, i) => ({ name, type: mapClickHouseType(sourceTypes[i]!), sourceType: sourceTypes[i]! }));
+    assertUniqueColumns(relation, columns);
+    this.described.set(relationKey(relation), new Map(columns.map((c) => [c.name, c.sourceType])));
+    return columns.map(({ name, type }) => ({ name, type }));
+  }
+
+  private async sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
+    if (!this.described.has(relationKey(relation))) await this.describe(relation);
+    return this.described.get(relationKey(relation))!;
+  }
+
+  async read(spec: ReadSpec): Promise<Readable> {
+    const types = await this.sourceTypes(spec.relation);
+    const { sql } = selectSql(clickHouseDialect, spec, types);
+    const abort = new AbortController();
+    const wrap = (error: unknown) => relationError(spec.relation, 'reading', classifyClickHouseError(error, 'ClickHouse'));
+    let result: ClickHouse.ResultSet<'TabSeparated'>;
+    try {
+      result = await this.client.query({ query: sql, format: 'TabSeparated', clickhouse_settings: settingsFor(spec.relation), abort_signal: abort.signal });
+    } catch (error) {
+      throw wrap(error);
+    }
+    const sourceTypes = spec.columns.map((c) => types.get(c.name)!);
+    const batches = result.stream();
+    const rows = tsvRows(batches, literalColumns(sourceTypes), () => {
+      if (!batches.readableEnded) abort.abort();
+    });
+    return rowsToCopy(rows, clickHouseDecoders(sourceTypes), wrap);
+  }
+
+  async signature(spec: SignatureSpec): Promise<string> {
+    const query = signatureSql(clickHouseDialect, spec, spec.column ? await this.sourceTypes(spec.relation) : new Map());
+    try {
+      const result = await this.client.query({ query, format: 'TabSeparated', clickhouse_settings: settingsFor(spec.relation) });
+      return unescapeTsvField((await result.text()).replace(/\n$/, '')) ?? '';
+    } catch (error) {
+      throw relationError(spec.relation, 'reading the change signature of', classifyClickHouseError(error, 'ClickHouse'));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** The client configuration of resolved connection values. */
+export function clickHouseConfig(connection: Record<string, string>, maxConnections: number): ClickHouse.ClickHouseClientConfigOptions {
+  return {
+    url: clickHouseUrl(connection),
+    username: connection.user,
+    password: connection.password ?? '',
+    database: connection.database || 'default',
+    application: 'dataloader-loader',
+    request_timeout: REQUEST_TIMEOUT_MS,
+    max_open_connections: Math.max(1, maxConnections),
+  };
+}
+
+export const clickHouseConnector: SourceConnector = {
+  requiredSecrets: ['host', 'user'],
+  optionalSecrets: ['port', 'database', 'password', 'sslmode'],
+  async open(connection, options) {
+    // Loaded here, not at the top: a deployment without ClickHouse sources never loads the client.
+    const driver: Driver = await import('@clickhouse/client');
+    // The client logs failed queries itself; the loader reports them once, classified.
+    const client = driver.createClient({ ...clickHouseConfig(connection, options.maxConnections), log: { level: driver.ClickHouseLogLevel.OFF } });
+    try {
+      // /ping needs no login; a query checks the credentials and the database now, named.
+      await (await client.query({ query: 'SELECT 1', format: 'TabSeparated' })).text();
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw classifyClickHouseError(error, `connecting to ClickHouse at ${clickHouseUrl(connection)}`);
+    }
+    return new ClickHouseSession(client);
+  },
+};
