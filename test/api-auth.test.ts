@@ -4,6 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodePrincipal, parsePrincipal, resolvePrincipal } from '../shared/api/principal.js';
 import { ApiError } from '../shared/api/errors.js';
 import { parseSettings } from '../shared/settings.js';
+import { dispatch } from '../shared/api/dispatch.js';
+import { listTablesOperation } from '../shared/api/operations/tables.js';
+import { createLogger } from '../shared/log.js';
+import { createRuntime } from '../shared/runtime.js';
+import { createTestDatabase } from './support/db.js';
 import { apiRoutes } from '../functions/http/routes.js';
 import { ADMIN, call, insertConnection, PROMOTER, READER, setUpApi, snapshot, type ApiTestContext } from './support/api.js';
 
@@ -112,5 +117,34 @@ describe('access to the endpoints', () => {
     expect(res.status).toBe(404);
     expect(res.body.correlation_id).toBe(res.headers.get('x-correlation-id'));
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('an unexpected error is a 500 with a correlation id, logged, without the database message', async () => {
+    const empty = await createTestDatabase({ empty: true });
+    const lines: string[] = [];
+    const runtime = createRuntime({
+      settings: parseSettings({ DATABASE_URL: empty.url, CONTROL_DB_SSL: 'disable' }),
+      log: createLogger('info', (line) => lines.push(line)),
+    });
+    try {
+      const res = await dispatch(
+        listTablesOperation,
+        {
+          method: 'GET',
+          url: 'http://localhost/api/tables',
+          params: {},
+          query: new URLSearchParams(),
+          header: (name) => (name === 'x-ms-client-principal' ? encodePrincipal(ADMIN.name, ADMIN.roles) : null),
+          text: async () => '',
+        },
+        runtime,
+        'corr-123',
+      );
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ errors: [{ field: '', message: 'internal error; quote correlation id corr-123' }], correlation_id: 'corr-123' });
+      expect(lines.join('\n')).toMatch(/api request failed .*correlation_id=corr-123 .*does not exist.*code=42P01/);
+    } finally {
+      await runtime.close();
+    }
   });
 });
