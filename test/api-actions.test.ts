@@ -210,3 +210,38 @@ describe('run now', () => {
     expect((await call('POST', '/api/tables/987654/run-now')).status).toBe(404);
   });
 });
+
+describe('rows already incomplete (legacy, or edited with plain SQL)', () => {
+  it('can be deactivated and partly fixed, not activated nor made worse', async () => {
+    const { rows } = await api.db.pool.query<{ config_id: number }>(
+      `INSERT INTO control.table_control (db_config_key, source_table_catalog, source_table_schema, source_table_name, load_strategy, load_cron, is_active)
+       VALUES ('sales_pg', 'sales', 'dbo', 'legacy', 'incremental', '0 * * * *', true) RETURNING config_id`,
+    );
+    const id = rows[0]!.config_id;
+    // No destination, no watermark column: the row cannot load. Deactivating it is fine.
+    expect((await call('POST', `/api/tables/${id}/toggle-active`)).body.is_active).toBe(false);
+    expect((await call('POST', '/api/tables/bulk-edit', { body: { ids: [id], fields: { load_cron: '5 * * * *' } } })).status).toBe(200);
+    const patched = await call('PATCH', `/api/tables/${id}`, { body: { destination_table_name: 'legacy' }, headers: { 'if-match': '*' } });
+    expect(patched.status).toBe(200);
+    // Activating asks for loads: the whole row must be valid.
+    const activate = await call('POST', `/api/tables/${id}/toggle-active`);
+    expect(activate.status).toBe(400);
+    expect(activate.body.errors.map((e: { field: string }) => e.field)).toEqual(['incremental_column', 'incremental_type', 'primary_key_cols']);
+    expect((await call('POST', '/api/tables/bulk-edit', { body: { ids: [id], fields: { is_active: true } } })).status).toBe(400);
+    // An edit that breaks something new is refused.
+    const worse = await call('PATCH', `/api/tables/${id}`, { body: { destination_table_name: null }, headers: { 'if-match': '*' } });
+    expect(worse.status).toBe(400);
+    expect(worse.body.errors).toEqual([{ field: 'destination_table_name', message: 'required (the table loads write to)' }]);
+  });
+
+  it('PUT keeps the watermark unless the body sets it', async () => {
+    const row = await create('put_watermark', { load_strategy: 'append_only', incremental_column: 'id', incremental_type: 'integer' });
+    await api.db.pool.query(`UPDATE control.table_control SET incremental_value = '42' WHERE config_id = $1`, [row.config_id]);
+    const body = { ...BASE, source_table_name: 'put_watermark', destination_table_name: 'put_watermark', load_strategy: 'append_only', incremental_column: 'id', incremental_type: 'integer' };
+    const kept = await call('PUT', `/api/tables/${row.config_id}`, { body: { ...body, load_cron: '7 * * * *' }, headers: { 'if-match': '*' } });
+    expect(kept.body).toMatchObject({ incremental_value: '42', load_cron: '7 * * * *' });
+    const reset = await call('PUT', `/api/tables/${row.config_id}`, { body: { ...body, incremental_value: null }, headers: { 'if-match': '*' } });
+    expect(reset.body.incremental_value).toBeNull();
+    expect((await lastHistory(row.config_id))!.changed_fields).toEqual(['load_cron', 'incremental_value', 'last_modified_at']);
+  });
+});

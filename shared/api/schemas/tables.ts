@@ -189,6 +189,18 @@ export function checkTableConfig(config: TableConfig): FieldError[] {
   return errors;
 }
 
+/**
+ * The problems an edit introduces: those of `after` that `before` did not have.
+ * A row that was already incomplete (a legacy row, or one edited with plain
+ * SQL) can still be deactivated or partly fixed; the edit must not make it
+ * worse. An edit that activates a row asks for loads: the whole row must be valid.
+ */
+export function checkTableEdit(before: TableConfig, after: TableConfig): FieldError[] {
+  if (after.is_active && !before.is_active) return checkTableConfig(after);
+  const known = new Set(checkTableConfig(before).map((e) => `${e.field}\u0000${e.message}`));
+  return checkTableConfig(after).filter((e) => !known.has(`${e.field}\u0000${e.message}`));
+}
+
 /** Keeps only the writable fields of a row. */
 export function configOf(row: Record<string, unknown>): TableConfig {
   return Object.fromEntries(TABLE_FIELDS.map((f) => [f, row[f] ?? (f === 'is_active' ? false : null)])) as TableConfig;

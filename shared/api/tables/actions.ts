@@ -9,7 +9,7 @@ import { withChange } from '../change.js';
 import { conflict, invalid, notFound, ValidationError, type FieldError } from '../errors.js';
 import type { ApiTableRow } from '../format.js';
 import {
-  checkTableConfig,
+  checkTableEdit,
   configOf,
   type BulkEditBody,
   type ResetStatusBody,
@@ -55,8 +55,8 @@ export async function bulkEditTables(pool: pg.Pool, user: string, body: BulkEdit
     const errors: FieldError[] = [];
     for (const row of rows) {
       if (errors.length >= MAX_REPORTED) break;
-      const after: TableConfig = { ...configOf(row), ...fields };
-      for (const e of checkTableConfig(after)) errors.push({ field: `fields.${e.field}`, message: `table ${row.config_id}: ${e.message}` });
+      const before = configOf(row);
+      for (const e of checkTableEdit(before, { ...before, ...fields })) errors.push({ field: `fields.${e.field}`, message: `table ${row.config_id}: ${e.message}` });
     }
     if (errors.length > 0) throw new ValidationError(errors.slice(0, MAX_REPORTED));
     if (fields.db_config_key && !(await connectionExists(client, fields.db_config_key))) {
@@ -113,7 +113,8 @@ export async function toggleTableActive(pool: pg.Pool, user: string, configId: n
     const next = isActive ?? !current.is_active;
     if (next === current.is_active) return current;
     if (next) {
-      const errors = checkTableConfig({ ...configOf(current), is_active: true });
+      const before = configOf(current);
+      const errors = checkTableEdit(before, { ...before, is_active: true });
       if (errors.length > 0) throw new ValidationError(errors);
     }
     return updateTable(client, configId, { is_active: next }, user);

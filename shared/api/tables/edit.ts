@@ -10,6 +10,7 @@ import type { ApiTableRow } from '../format.js';
 import {
   changedFields,
   checkTableConfig,
+  checkTableEdit,
   configOf,
   EMPTY_CONFIG,
   type ListTablesQuery,
@@ -50,9 +51,12 @@ export async function getTable(db: Queryable, configId: number, lock = false): P
   return row;
 }
 
-/** Checks a configuration about to be saved: its rules and its connection. */
-export async function checkConfigBeforeSave(db: Queryable, config: TableConfig): Promise<void> {
-  const errors = checkTableConfig(config);
+/**
+ * Checks a configuration about to be saved: its rules (only those the edit
+ * breaks, when `before` is given) and its connection.
+ */
+export async function checkConfigBeforeSave(db: Queryable, config: TableConfig, before?: TableConfig): Promise<void> {
+  const errors = before ? checkTableEdit(before, config) : checkTableConfig(config);
   if (errors.length > 0) throw new ValidationError(errors);
   if (config.db_config_key !== null && !(await connectionExists(db, config.db_config_key))) {
     throw invalid('db_config_key', `no connection named "${config.db_config_key}"; create it with PUT /api/connections/${config.db_config_key} first`);
@@ -100,7 +104,8 @@ export async function assertVersion(db: Queryable, row: ApiTableRow, expected: E
 
 /**
  * PATCH (`replace` false): the given fields change, the others stay.
- * PUT (`replace` true): the body is the whole configuration.
+ * PUT (`replace` true): the body is the whole configuration (incremental_value
+ * excepted: left out, the watermark stays).
  * Nothing is written, and no history row appears, when nothing changes.
  */
 export async function updateTableConfig(
@@ -115,10 +120,12 @@ export async function updateTableConfig(
     const current = await getTable(client, configId, true);
     await assertVersion(client, current, expected);
     const before = configOf(current);
-    const after: TableConfig = { ...(replace ? EMPTY_CONFIG : before), ...fields };
+    // PUT replaces the configuration, but the watermark stays unless the body sets it.
+    const after: TableConfig = { ...(replace ? { ...EMPTY_CONFIG, incremental_value: before.incremental_value } : before), ...fields };
     const changes = changedFields(before, after);
     if (Object.keys(changes).length === 0) return current;
-    await checkConfigBeforeSave(client, after);
+    // A PUT states the whole configuration: all of it must be valid. A PATCH must not make it worse.
+    await checkConfigBeforeSave(client, after, replace ? undefined : before);
     const row = await updateTable(client, configId, changes, user);
     await assertNoDuplicate(client, [configId]);
     return row;
