@@ -6,6 +6,12 @@
  *     COPY into a temporary table + INSERT ... ON CONFLICT                     goal <= 1.3
  *   peak RSS of a full load of 1M and 5M rows, in a child process            goal <= 256 MB
  * Uses BENCH_DATABASE_URL's server when set, else an embedded PostgreSQL.
+ *
+ * One run on the 2-core development machine (embedded PostgreSQL 17, best of 3):
+ *   full load 2.56 s vs raw pipe 2.70 s: ratio 0.95
+ *   incremental merge 1.08 s vs hand-written 1.04 s: ratio 1.04
+ *   peak RSS 193 MB (1M rows), 201 MB (5M rows); the same child without a load: 164 MB
+ * Ratios move by +-0.3 when other work shares the two cores; rerun on a quiet machine.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
