@@ -10,6 +10,7 @@ import { clickHouseConnector } from './clickhouse.js';
 import { mssqlConnector } from './mssql.js';
 import { oracleConnector } from './oracle.js';
 import { postgresConnector } from './postgres.js';
+import { snowflakeConnector, snowflakePemConnector } from './snowflake.js';
 import { SSL_MODES, type ResolvedConnection } from './postgres-connection.js';
 import type { SourceConnector, SourceSession } from './port.js';
 
@@ -19,6 +20,8 @@ const connectors = new Map<string, SourceConnector>([
   // Their drivers load inside open(), so registering them costs nothing at start-up.
   ['mssql', mssqlConnector],
   ['oracle', oracleConnector],
+  ['snowflake', snowflakeConnector],
+  ['snowflake_pem', snowflakePemConnector],
   ['clickhouse', clickHouseConnector],
 ]);
 
