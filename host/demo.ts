@@ -119,7 +119,7 @@ const DEMO_TABLES: DemoTable[] = [
   { table: 'customers', strategy: 'incremental', cron: '* * * * *', extra: { incremental_column: 'updated_at', incremental_type: 'timestamp', primary_key_cols: 'customer_id' } },
   { table: 'events', strategy: 'append_only', cron: '* * * * *', extra: { incremental_column: 'event_id', incremental_type: 'integer', primary_key_cols: 'event_id' } },
   { table: 'orders', strategy: 'rolling', cron: '* * * * *', extra: { rolling_column: 'order_date', rolling_days: 3, primary_key_cols: 'order_id' } },
-  { table: 'regions', strategy: 'check_and_load', cron: '* * * * *', extra: { incremental_column: 'region_code' } },
+  { table: 'regions', strategy: 'check_and_load', cron: '* * * * *', extra: {} },
   { table: 'order_archive', strategy: 'chunked_backfill', cron: '* * * * *', extra: { partition_column: 'archive_id', lower_bound: '1', upper_bound: '20001', num_partitions: 10, primary_key_cols: 'archive_id' } },
 ];
 
