@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runLoaderWorkers } from '../shared/loader/queue-worker.js';
 import { runSensorTick } from '../shared/sensor/tick.js';
 import { createLoaderHarness, type LoaderHarness } from './support/source.js';
@@ -144,6 +144,16 @@ describe('sensor, queue and loader', () => {
     await h.runtime.queueSender.send([{ messageId: 'garbage-1', body: { config_id: -1 } as never }]);
     const drained = await runLoaderWorkers(h.runtime, { concurrency: 1, untilEmpty: true });
     expect(drained).toEqual({ completed: 0, deadLettered: 1, abandoned: 0 });
+  });
+
+  it('keeps polling the queue until stopped (the local host)', async () => {
+    const controller = new AbortController();
+    const running = runLoaderWorkers(h.runtime, { concurrency: 2, untilEmpty: false, pollMs: 50, signal: controller.signal });
+    const [id] = await insertDueRows([{ load_strategy: 'full', destination_table_name: 'e2e_polled', source_table_catalog: 'polled' }]);
+    await runSensorTick({ pool: h.control.pool, sender: h.runtime.queueSender, settings: h.runtime.settings });
+    await vi.waitFor(async () => expect((await h.row(id!)).last_status).toBe('Succeeded'), { timeout: 15_000, interval: 100 });
+    controller.abort();
+    expect(await running).toEqual({ completed: 1, deadLettered: 0, abandoned: 0 });
   });
 
   it('`dataloader loader --drain` processes the local queue until empty, then exits', async () => {

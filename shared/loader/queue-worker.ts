@@ -50,12 +50,22 @@ export async function runLoaderWorkers(runtime: Runtime, options: WorkerOptions)
   const summary: WorkerSummary = { completed: 0, deadLettered: 0, abandoned: 0 };
   const receiver = runtime.createQueueReceiver();
   const pollMs = options.pollMs ?? 1_000;
+  const pause = () => new Promise((resolve) => setTimeout(resolve, pollMs).unref());
   const worker = async () => {
     while (!options.signal?.aborted) {
-      const [message] = await receiver.receive(1);
+      let message: ReceivedMessage | undefined;
+      try {
+        [message] = await receiver.receive(1);
+      } catch (error) {
+        // Draining stops on a broken queue; a long-running host waits and asks again.
+        if (options.untilEmpty) throw error;
+        runtime.log.warn('loads queue unreachable, retrying', { error });
+        await pause();
+        continue;
+      }
       if (!message) {
         if (options.untilEmpty) return;
-        await new Promise((resolve) => setTimeout(resolve, pollMs).unref());
+        await pause();
         continue;
       }
       await settle(runtime, receiver, message, deps, summary);
