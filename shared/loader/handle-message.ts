@@ -9,7 +9,7 @@
  * A crash anywhere leaves the row In Progress; its heartbeat goes stale and the
  * redelivered message takes the run over and loads again, idempotently.
  */
-import { finishRun, startRun, type RunOutcome } from '../control/status.js';
+import { finishRun, startRun, type ControlRow, type RunOutcome } from '../control/status.js';
 import { loadMessageSchema } from '../queue/message.js';
 import type { MessageDisposition } from '../queue/port.js';
 import type { Runtime } from '../runtime.js';
@@ -18,7 +18,7 @@ import type { LoadConfig } from '../strategies/config.js';
 import type { FaultHook, LoadResult } from '../strategies/context.js';
 import { classifyError, describeError } from './errors.js';
 import { InjectedCrash } from './faults.js';
-import { startHeartbeat } from './heartbeat.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { readLoadConfig, runLoadAttempt } from './run-load.js';
 
 export interface LoaderDeps {
@@ -112,9 +112,9 @@ export async function handleLoadMessage(
 async function loadWithRetries(
   runtime: Runtime,
   deps: LoaderDeps,
-  row: Parameters<typeof readLoadConfig>[2],
+  row: ControlRow,
   runId: string,
-  beat: ReturnType<typeof startHeartbeat>,
+  beat: Heartbeat,
 ): Promise<RunOutcome> {
   const { settings, pool, log } = runtime;
   let config: LoadConfig;
