@@ -77,18 +77,23 @@ describe('connections', () => {
     expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['db_config_value.password', 'db_config_value.private_key']);
   });
 
-  it('keeps the optional keys the connectors read: a literal sslmode, trust_server_certificate', async () => {
+  it('keeps the optional keys the connectors read: a literal sslmode, trust_server_certificate, Snowflake names', async () => {
     const value = { ...VALUE, sslmode: 'verify-full', trust_server_certificate: 'sales-trust' };
     const res = await call('PUT', '/api/connections/sales_tls', { body: { db_config_value: value, db_type: 'mssql' } });
     expect(res.status).toBe(201);
     expect(res.body.db_config_value).toEqual(value);
+    const { password: _p, ...rest } = VALUE;
+    const snow = { ...rest, private_key: 'snow-key', private_key_passphrase: 'snow-pass', warehouse: 'snow-wh', role: 'snow-role', schema: 'snow-schema' };
+    const pem = await call('PUT', '/api/connections/snow_full', { body: { db_config_value: snow, db_type: 'snowflake_pem' } });
+    expect(pem.status).toBe(201);
+    expect(pem.body.db_config_value).toEqual(snow);
   });
 
   it.each([
     ['a secret value instead of a name', { ...VALUE, password: 'p@ss w0rd!' }, 'db_config_value.password'],
     ['a host:port', { ...VALUE, host: 'db.example.com:5432' }, 'db_config_value.host'],
     ['a missing key', { host: 'h', port: 'p', database: 'd', password: 'x' }, 'db_config_value.user'],
-    ['an unknown key', { ...VALUE, schema: 'dbo' }, 'db_config_value.schema'],
+    ['an unknown key', { ...VALUE, options: 'x' }, 'db_config_value.options'],
     ['a name too long for Key Vault', { ...VALUE, user: 'u'.repeat(128) }, 'db_config_value.user'],
   ])('refuses %s in db_config_value, changing nothing', async (_label, value, field) => {
     const before = await snapshot(api.db);

@@ -40,7 +40,8 @@ const compiled = apiRoutes.map((route) => compileRoute({ ...route, methods: rout
 /** Invokes the route matching `method` and `path` (e.g. `/api/tables/1?x=y`). */
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<CallResult> {
   const url = new URL(path, 'http://localhost');
-  const routePath = url.pathname.replace(/^\/api/, '');
+  // Routed on the path as sent: URL would resolve `.` and `..` segments away.
+  const routePath = path.split('?')[0]!.replace(/^\/api/, '');
   for (const route of compiled) {
     const match = route.pattern.exec(routePath);
     if (!match || !route.methods.includes(method)) continue;

@@ -8,13 +8,17 @@ import { z } from 'zod';
 import { InvalidCronError, nextOccurrence } from '../../schedule/cron.js';
 
 const NUL = '\u0000';
+// With the u flag a surrogate pair is one code point, so this matches only a lone half,
+// which UTF-8 cannot hold: it would be stored as U+FFFD, not as sent.
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
-/** A string of at most `max` characters without NUL. */
+/** A string of at most `max` characters without NUL or lone surrogates. */
 export function text(max: number) {
   return z
     .string()
     .max(max, `at most ${max} characters`)
-    .refine((s) => !s.includes(NUL), 'must not contain NUL characters');
+    .refine((s) => !s.includes(NUL), 'must not contain NUL characters')
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no lone surrogate characters)');
 }
 
 /** A non-empty string of at most `max` characters without NUL. */
@@ -40,7 +44,9 @@ export const columnList = text(2000).refine(
 );
 
 /** A table_control_dbconfig key: `sql_sales_prod`. */
-export const configKey = text(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits and _ . - only, at most 100 characters').min(1);
+export const configKey = text(100)
+  .regex(/^(?=.*[A-Za-z0-9])[A-Za-z0-9_.-]+$/, 'letters, digits and _ . - only (at least one letter or digit), at most 100 characters')
+  .min(1);
 
 /** A Key Vault secret name, as Key Vault allows them. */
 export const secretName = z

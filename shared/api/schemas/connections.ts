@@ -14,9 +14,10 @@ const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify
 
 /**
  * host, port, database, user and password (or private_key for snowflake_pem),
- * each a secret name. The connectors also read two optional keys: sslmode (a
- * literal mode, or a secret name) and trust_server_certificate (SQL Server, a
- * secret name).
+ * each a secret name. The connectors also read optional keys (shared/connectors,
+ * each one's optionalSecrets): sslmode (a literal mode, or a secret name),
+ * trust_server_certificate (SQL Server), schema, warehouse, role and
+ * private_key_passphrase (Snowflake), all secret names.
  */
 export const dbConfigValue = z
   .strictObject({
@@ -28,6 +29,10 @@ export const dbConfigValue = z
     private_key: secretName.optional(),
     sslmode: z.union([z.enum(SSL_MODES), secretName]).optional(),
     trust_server_certificate: secretName.optional(),
+    private_key_passphrase: secretName.optional(),
+    schema: secretName.optional(),
+    warehouse: secretName.optional(),
+    role: secretName.optional(),
   })
   .meta({ id: 'DbConfigValue', description: 'Key Vault secret names (not values) for each connection detail.' });
 
