@@ -90,6 +90,23 @@ describe('failures an admin fixes', () => {
     );
   });
 
+  it('an unreachable source fails after the retries, without quoting its secret host', async () => {
+    process.env.UNREACHABLE_HOST = '127.0.0.1';
+    process.env.UNREACHABLE_PORT = '1';
+    await h.control.pool.query(
+      `INSERT INTO control.table_control_dbconfig (db_config_key, db_config_value, db_type, db_kv_scope)
+       VALUES ('unreachable', '{"host":"unreachable-host","port":"unreachable-port","database":"src-db","user":"src-user","password":"src-password","sslmode":"disable"}', 'postgresql', 'local')`,
+    );
+    process.env.SRC_DB = 'x';
+    process.env.SRC_USER = 'x';
+    process.env.SRC_PASSWORD = 'x';
+    const message = await h.queueRow({ source_table_name: 'orders', destination_table_name: 'never', load_strategy: 'full', db_config_key: 'unreachable' });
+    await h.deliver(message);
+    expect((await h.row(message.config_id)).last_status_message).toBe(
+      'failed after 2 attempts (transient errors): connect ECONNREFUSED [secret unreachable-host]:1',
+    );
+  });
+
   it('a config the strategy cannot run names the row and field', async () => {
     const message = await h.queueRow({ source_table_name: 'orders', destination_table_name: 'x', load_strategy: 'incremental' });
     await h.deliver(message);

@@ -23,6 +23,12 @@ describe('environment secrets', () => {
     expect(await resolver.resolve('azure-keyvault', 'sales-db-host')).toBe('other.example.com');
   });
 
+  it('redact every value handed out from text, naming the secret instead', async () => {
+    const resolver = createSecretResolver({ keyVaultUrls: {}, ttlSeconds: 60, env: { DB_HOST: 'db.internal', DB_PASSWORD: 'hunter2!', DB_PORT: '1' } });
+    await resolver.resolveAll('x', { host: 'db-host', password: 'db-password', port: 'db-port' });
+    expect(resolver.redact('could not reach db.internal:1 as hunter2!')).toBe('could not reach [secret db-host]:1 as [secret db-password]');
+  });
+
   it('fail a missing secret with its name and where it was looked up, as a terminal error', async () => {
     const resolver = createSecretResolver({ keyVaultUrls: {}, ttlSeconds: 60, env: { SALES_DB_USER: 'u' } });
     const error = await resolver

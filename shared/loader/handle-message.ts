@@ -121,7 +121,7 @@ async function loadWithRetries(
   try {
     config = await readLoadConfig(pool, settings, row);
   } catch (error) {
-    if (classifyError(error) === 'terminal') return failed(error);
+    if (classifyError(error) === 'terminal') return failed(deps, error);
     throw error;
   }
   const maxAttempts = settings.LOADER_MAX_ATTEMPTS;
@@ -150,17 +150,19 @@ async function loadWithRetries(
       };
     } catch (error) {
       if (error instanceof InjectedCrash) throw error;
-      if (classifyError(error) === 'terminal' || beat.signal.aborted) return failed(error);
-      if (attempt >= maxAttempts) return failed(error, attempt);
+      if (classifyError(error) === 'terminal' || beat.signal.aborted) return failed(deps, error);
+      if (attempt >= maxAttempts) return failed(deps, error, attempt);
       const wait = backoffMs(attempt, deps.random);
-      log.warn('load attempt failed, retrying', { config_id: row.config_id, run_id: runId, attempt, wait_ms: wait, error });
+      const reason = deps.secrets.redact(describeError(error));
+      log.warn('load attempt failed, retrying', { config_id: row.config_id, run_id: runId, attempt, wait_ms: wait, reason });
       await deps.sleep(wait);
     }
   }
 }
 
-function failed(error: unknown, attempts?: number): RunOutcome {
-  const reason = describeError(error);
+/** A Failed outcome whose message quotes no secret value. */
+function failed(deps: LoaderDeps, error: unknown, attempts?: number): RunOutcome {
+  const reason = deps.secrets.redact(describeError(error));
   return {
     status: 'Failed',
     message: attempts ? `failed after ${attempts} attempts (transient errors): ${reason}` : reason,

@@ -14,6 +14,12 @@ export interface SecretResolver {
   resolve(scope: string | null, secretName: string): Promise<string>;
   /** Resolves every value of a name map (`{ host: 'sales-db-host', ... }`) at once. */
   resolveAll(scope: string | null, names: Record<string, string>): Promise<Record<string, string>>;
+  /**
+   * Replaces every value this resolver has handed out by its secret's name, so
+   * an error message that quotes one (a driver naming the host it could not
+   * reach) can be logged and stored.
+   */
+  redact(text: string): string;
 }
 
 export interface SecretResolverOptions {
@@ -31,12 +37,17 @@ interface Cached {
   expiresAt: number;
 }
 
+/** Values shorter than this are not redacted: they would mangle ordinary words and numbers. */
+const MIN_REDACTED_LENGTH = 4;
+
 export function createSecretResolver(options: SecretResolverOptions): SecretResolver {
   const now = options.now ?? Date.now;
   const createClient = options.createClient ?? createKeyVaultClient;
   const env = envSecretSource(options.env ?? process.env);
   const vaults = new Map<string, Promise<SecretSource>>();
   const cache = new Map<string, Cached>();
+  // Every value handed out, by secret name (kept past the cache's expiry: a late error may quote it).
+  const handedOut = new Map<string, string>();
 
   const sourceFor = (scope: string | null): Promise<SecretSource> => {
     const url = scope === null ? undefined : options.keyVaultUrls[scope];
@@ -59,11 +70,19 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
     const value = await source.get(secretName);
     if (value === undefined) throw new MissingSecretError(secretName, source.describe(secretName));
     cache.set(key, { value, expiresAt: now() + options.ttlSeconds * 1000 });
+    handedOut.set(value, secretName);
     return value;
   };
 
   return {
     resolve,
+    redact: (text) => {
+      let result = text;
+      // Longest first, so a value containing another is replaced whole.
+      const values = [...handedOut.keys()].filter((v) => v.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
+      for (const value of values) result = result.split(value).join(`[secret ${handedOut.get(value)}]`);
+      return result;
+    },
     resolveAll: async (scope, names) => {
       const entries = await Promise.all(
         Object.entries(names).map(async ([field, secretName]) => [field, await resolve(scope, secretName)] as const),
