@@ -47,6 +47,7 @@ describe('full', () => {
       rows_processed: 4,
       source_schema: 'public',
       source_table: 'orders',
+      target_schema: 'landing', // the destination's default_target_schema
       target_table: 'orders_full',
       log_message: 'full load: 4 rows replaced landing.orders_full',
     });

@@ -85,6 +85,8 @@ export interface RunOutcome {
   watermark?: string | null;
   /** Clears load_full after a forced full reload. */
   resetLoadFull?: boolean;
+  /** The schema the load wrote to, recorded in history when destination_table_schema is empty (a dbconfig default). */
+  targetSchema?: string;
 }
 
 export interface RunTiming {
@@ -129,7 +131,8 @@ export async function finishRun(
     );
     const row = rows[0];
     if (!row) return false;
-    await insertRunHistory(client, row, runId, outcome.status, outcome.message, outcome.rowsProcessed, timing);
+    const target = { ...row, destination_table_schema: row.destination_table_schema ?? outcome.targetSchema ?? null };
+    await insertRunHistory(client, target, runId, outcome.status, outcome.message, outcome.rowsProcessed, timing);
     return true;
   });
 }

@@ -147,6 +147,7 @@ async function loadWithRetries(
         rowsProcessed: result.rowsProcessed,
         ...(result.watermark !== undefined ? { watermark: result.watermark } : {}),
         resetLoadFull: config.forceFull,
+        targetSchema: config.target.schema,
       };
     } catch (error) {
       if (error instanceof InjectedCrash) throw error;
