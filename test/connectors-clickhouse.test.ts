@@ -302,6 +302,15 @@ describe.skipIf(!liveUrl)('ClickHouse live, through the loader', () => {
     expect((await table('SELECT d::text FROM landing.parts_backfill ORDER BY d')).flat()).toEqual(['2024-01-01', '2024-01-05', '2024-02-01', '2024-03-01', '2024-04-01']);
   });
 
+  it('fails a wrong password terminally and a refused connection transiently, quoting neither', async () => {
+    const wrong = await clickHouseConnector.open({ ...connection, password: 'not-the-password' }, { maxConnections: 1 }).catch((e: unknown) => e);
+    expect((wrong as Error).message).toMatch(/^connecting to ClickHouse: /);
+    expect((wrong as Error).message).not.toContain('not-the-password');
+    expect(classifyError(wrong)).toBe('terminal');
+    const refused = await clickHouseConnector.open({ ...connection, port: '1' }, { maxConnections: 1 }).catch((e: unknown) => e);
+    expect(classifyError(refused)).toBe('transient');
+  });
+
   it('runs a custom query read-only, and gives a signature that changes with the rows', async () => {
     const relation: SourceRelation = { kind: 'query', sql: `SELECT id, v FROM ${database}.inc WHERE id < 3;` };
     const columns = await session.describe(relation);

@@ -186,7 +186,7 @@ export const clickHouseConnector: SourceConnector = {
       await (await client.query({ query: 'SELECT 1', format: 'TabSeparated' })).text();
     } catch (error) {
       await client.close().catch(() => undefined);
-      throw classifyClickHouseError(error, `connecting to ClickHouse at ${clickHouseUrl(connection)}`);
+      throw classifyClickHouseError(error, 'connecting to ClickHouse');
     }
     return new ClickHouseSession(client);
   },

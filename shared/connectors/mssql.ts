@@ -184,7 +184,7 @@ export const mssqlConnector: SourceConnector = {
     try {
       await pool.connect();
     } catch (error) {
-      throw classifyMssqlError(error, `connecting to SQL Server at ${connection.host}`);
+      throw classifyMssqlError(error, 'connecting to SQL Server');
     }
     return new MssqlSession(sql, pool);
   },

@@ -183,7 +183,7 @@ export const oracleConnector: SourceConnector = {
       await (await pool.getConnection()).close();
     } catch (error) {
       await pool?.close(0).catch(() => undefined);
-      throw classifyOracleError(error, `connecting to Oracle at ${connection.host}`);
+      throw classifyOracleError(error, 'connecting to Oracle');
     }
     return new OracleSession(oracledb, pool);
   },

@@ -167,7 +167,7 @@ async function openSnowflake(connection: Record<string, string>, auth: 'password
     pool.release(await pool.acquire());
   } catch (error) {
     await pool.close();
-    throw classifySnowflakeError(error, `connecting to Snowflake account ${options.account}`);
+    throw classifySnowflakeError(error, 'connecting to Snowflake');
   }
   return new SnowflakeSession(pool);
 }
