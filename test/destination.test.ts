@@ -111,6 +111,18 @@ describe('PostgreSQL destination', () => {
     expect((error as Error).message).toBe(
       'destination landing.nokey has no primary key or unique index on (Id) from primary_key_cols; add one for the merge',
     );
+    // Preparing the table with its key adds the unique index the merge needs ...
+    await destination.prepareTable(nokey, columns, ['Id']);
+    const s3 = await stage(nokey, [[1, 'a', null]], false);
+    await s3.merge(['Id']);
+    await s3.drop();
+    // ... unless the rows already break it.
+    const dup = { schema: 'landing', table: 'dupkey' };
+    await destination.prepareTable(dup, columns);
+    await db.pool.query(`INSERT INTO landing.dupkey ("Id") VALUES (1), (1)`);
+    await expect(destination.prepareTable(dup, columns, ['Id'])).rejects.toThrow(
+      'destination landing.dupkey holds rows with the same primary_key_cols (Id); remove the duplicates or reload it fully (load_full)',
+    );
   });
 
   it('writes source values into identity columns of an existing table', async () => {

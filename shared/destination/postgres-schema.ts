@@ -91,7 +91,27 @@ export async function prepareTable(
       await db.query(`ALTER TABLE ${name} ALTER COLUMN ${q(column.name)} TYPE ${column.type}`);
     }
   }
+  if (primaryKey.length && !(await hasUniqueKey(db, target, primaryKey))) await addMergeKey(db, target, primaryKey);
   return false;
+}
+
+/**
+ * A table loaded before without a key (by a full load, or made by hand) gets a
+ * unique index on primary_key_cols, which the merge's ON CONFLICT needs.
+ */
+async function addMergeKey(db: Queryable, target: TableRef, primaryKey: string[]): Promise<void> {
+  const index = `${target.table.slice(0, 40)}_merge_key`;
+  try {
+    await db.query(`CREATE UNIQUE INDEX ${q(index)} ON ${qualifiedName(target)} (${primaryKey.map(q).join(', ')})`);
+  } catch (error) {
+    if (error instanceof pg.DatabaseError && error.code === '23505') {
+      throw new TerminalError(
+        `destination ${target.schema}.${target.table} holds rows with the same primary_key_cols (${primaryKey.join(', ')}); remove the duplicates or reload it fully (load_full)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /** Whether the table has a primary key or unique index on exactly these columns (needed by ON CONFLICT). */
