@@ -302,6 +302,35 @@ describe.skipIf(!liveUrl)('ClickHouse live, through the loader', () => {
     expect((await table('SELECT d::text FROM landing.parts_backfill ORDER BY d')).flat()).toEqual(['2024-01-01', '2024-01-05', '2024-02-01', '2024-03-01', '2024-04-01']);
   });
 
+  it('replaces a rolling window of DateTime rows, and skips an unchanged table by its signature', async () => {
+    await exec(`CREATE TABLE ${database}.roll (id UInt32, at DateTime) ENGINE = MergeTree ORDER BY id`);
+    await exec(`INSERT INTO ${database}.roll VALUES (1, now() - INTERVAL 10 DAY), (2, now() - INTERVAL 1 DAY), (3, now())`);
+    const rolling = await h.queueRow({
+      db_config_key: key,
+      source_table_schema: database,
+      source_table_name: 'roll',
+      destination_table_name: 'roll',
+      load_strategy: 'rolling',
+      rolling_column: 'at',
+      rolling_days: 3,
+    });
+    await h.deliver(rolling);
+    expect((await table('SELECT id FROM landing.roll ORDER BY id')).flat()).toEqual([2, 3]);
+    const check = await h.queueRow({
+      db_config_key: key,
+      source_table_schema: database,
+      source_table_name: 'roll',
+      destination_table_name: 'roll_checked',
+      load_strategy: 'check_and_load',
+      incremental_column: 'at',
+      incremental_type: 'timestamp',
+    });
+    await h.deliver(check);
+    expect((await h.row(check.config_id)).last_status_message).toBe('check_and_load: source changed; full load: 3 rows replaced landing.roll_checked');
+    await h.deliver(await h.requeue(check.config_id));
+    expect((await h.row(check.config_id)).last_status_message).toMatch(/^check_and_load: source unchanged since the last load/);
+  });
+
   it('fails a wrong password terminally and a refused connection transiently, quoting neither', async () => {
     const wrong = await clickHouseConnector.open({ ...connection, password: 'not-the-password' }, { maxConnections: 1 }).catch((e: unknown) => e);
     expect((wrong as Error).message).toMatch(/^connecting to ClickHouse: /);
