@@ -112,6 +112,7 @@ describe('Oracle types', () => {
     expect(oracleSourceType({ dbTypeName: 'NUMBER', precision: 10, scale: 2 })).toBe('NUMBER(10,2)');
     expect(oracleSourceType({ dbTypeName: 'TIMESTAMP WITH LOCAL TIME ZONE', precision: 9 })).toBe('TIMESTAMP(9) WITH LOCAL TIME ZONE');
     expect(oracleSourceType({ dbTypeName: 'DATE' })).toBe('DATE');
+    expect(oracleDialect.readExpression({ name: 'WAIT', type: 'text', sourceType: 'INTERVAL DAY TO SECOND' })).toBe('TO_CHAR("WAIT")');
   });
 
   it('maps every Oracle type to a PostgreSQL type', () => {

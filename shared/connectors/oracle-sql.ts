@@ -92,6 +92,8 @@ function textOf(sourceType: string, expression: string): string | undefined {
   if (family === 'date') return `TO_CHAR(${expression}, 'YYYY-MM-DD HH24:MI:SS')`;
   if (family === 'timestamp') return `TO_CHAR(${expression}, '${temporalFormat(precision)}')`;
   if (family === 'timestamptz') return `TO_CHAR(SYS_EXTRACT_UTC(${expression}), '${temporalFormat(precision)}') || '+00'`;
+  // Intervals arrive from the driver as objects; Oracle's own text of them is what an admin recognizes.
+  if (sourceType.toUpperCase().startsWith('INTERVAL')) return `TO_CHAR(${expression})`;
   return undefined;
 }
 
