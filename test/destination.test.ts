@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnSpec } from '../shared/connectors/port.js';
@@ -85,6 +86,32 @@ describe('PostgreSQL destination', () => {
     expect(rows[0].ok).toBe(true);
     const leftovers = await db.pool.query(`SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE '\\_dl\\_%'`);
     expect(leftovers.rows).toEqual([]);
+  });
+
+  it('steps back from a swap a long reader blocks, and swaps once it is done', async () => {
+    const patient = await openPostgresDestination(connectionOf(db), 2, { lockTimeoutMs: 100, retryMs: 50, attempts: 20 });
+    const reader = new pg.Client({ connectionString: db.url });
+    await reader.connect();
+    try {
+      const t = { schema: 'landing', table: 'busy' };
+      await patient.prepareTable(t, columns);
+      await reader.query(`BEGIN; SELECT * FROM landing.busy`);
+      const staging = await patient.createStaging(t, columns, { forReplace: true, tag: '8' });
+      const writer = await staging.openWriter();
+      await pipeline(Readable.from([[1, 'a', null]]), createCopyEncoder(), writer);
+      const swapped = staging.replace();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Meanwhile another reader is not queued behind the waiting swap for long.
+      const started = Date.now();
+      await db.pool.query(`SELECT count(*) FROM landing.busy`);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await reader.query('COMMIT');
+      expect(await swapped).toBe(1);
+      expect((await db.pool.query(`SELECT count(*)::int AS n FROM landing.busy`)).rows[0].n).toBe(1);
+    } finally {
+      await reader.end();
+      await patient.close();
+    }
   });
 
   it('replaces rows in place when a view depends on the table', async () => {

@@ -26,6 +26,17 @@ const q = (identifier: string) => pg.escapeIdentifier(identifier);
 
 const STAGING_PREFIX = '_dl_';
 
+export interface SwapOptions {
+  /** How long one swap waits for the target's lock (default 5 s). */
+  lockTimeoutMs: number;
+  /** Swaps tried before the load fails transiently (default 12). */
+  attempts: number;
+  /** Pause after the first failed try, growing linearly (default 1 s). */
+  retryMs: number;
+}
+
+const DEFAULT_SWAP: SwapOptions = { lockTimeoutMs: 5_000, attempts: 12, retryMs: 1_000 };
+
 function stagingPrefix(tag: string): string {
   return `${STAGING_PREFIX}${tag}_`;
 }
@@ -98,6 +109,7 @@ class PostgresStaging implements Staging {
     private readonly target: TableRef,
     private readonly name: TableRef,
     private readonly columns: ColumnSpec[],
+    private readonly swapOptions: SwapOptions,
   ) {}
 
   private get columnList(): string {
@@ -141,9 +153,26 @@ class PostgresStaging implements Staging {
   }
 
   async replace(beforeCommit?: BeforeCommit): Promise<number> {
+    // The swap needs the table to itself. While it waits behind a long reader,
+    // new readers queue behind it: so it waits a short while, steps back, and
+    // tries again, rather than block the table's readers for as long as the
+    // longest query runs. The staged rows stay ready in between.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.swap(beforeCommit);
+      } catch (error) {
+        const lockTimeout = error instanceof pg.DatabaseError && error.code === '55P03';
+        if (!lockTimeout || attempt >= this.swapOptions.attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, this.swapOptions.retryMs * attempt));
+      }
+    }
+  }
+
+  private async swap(beforeCommit?: BeforeCommit): Promise<number> {
     const target = qualifiedName(this.target);
     const staging = qualifiedName(this.name);
     const rows = await this.write(async (client) => {
+      await client.query(`SELECT set_config('lock_timeout', $1, true)`, [`${this.swapOptions.lockTimeoutMs}ms`]);
       await client.query(`LOCK TABLE ${target} IN ACCESS EXCLUSIVE MODE`);
       const count = this.rowsWritten;
       if (await hasDependents(client, this.target)) {
@@ -204,7 +233,10 @@ class PostgresStaging implements Staging {
 }
 
 class PostgresDestination implements DestinationSession {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly swapOptions: SwapOptions,
+  ) {}
 
   async prepareTable(target: TableRef, columns: ColumnSpec[], primaryKey?: string[]): Promise<void> {
     await withTransaction(this.pool, (client) => prepareTable(client, target, columns, primaryKey));
@@ -220,7 +252,7 @@ class PostgresDestination implements DestinationSession {
       const list = columns.map((c) => q(c.name)).join(', ');
       await this.pool.query(`CREATE UNLOGGED TABLE ${qualifiedName(name)} AS SELECT ${list} FROM ${qualifiedName(target)} WITH NO DATA`);
     }
-    return new PostgresStaging(this.pool, target, name, columns);
+    return new PostgresStaging(this.pool, target, name, columns, this.swapOptions);
   }
 
   async dropLeftoverStaging(target: TableRef, tag: string): Promise<void> {
@@ -239,6 +271,10 @@ class PostgresDestination implements DestinationSession {
 }
 
 /** Opens a destination session on a resolved PostgreSQL connection. */
-export async function openPostgresDestination(connection: ResolvedConnection, maxConnections: number): Promise<DestinationSession> {
-  return new PostgresDestination(await createDataPool(connection, 'destination', maxConnections));
+export async function openPostgresDestination(
+  connection: ResolvedConnection,
+  maxConnections: number,
+  swap: Partial<SwapOptions> = {},
+): Promise<DestinationSession> {
+  return new PostgresDestination(await createDataPool(connection, 'destination', maxConnections), { ...DEFAULT_SWAP, ...swap });
 }
