@@ -88,6 +88,29 @@ describe('PostgreSQL destination', () => {
     expect(leftovers.rows).toEqual([]);
   });
 
+  it('never shows a reader an empty or half-loaded table during a full replace', async () => {
+    const t = { schema: 'landing', table: 'watched' };
+    await destination.prepareTable(t, columns);
+    const load = async (n: number) => {
+      const staging = await destination.createStaging(t, columns, { forReplace: true, tag: '9' });
+      const writer = await staging.openWriter();
+      await pipeline(Readable.from(Array.from({ length: n }, (_, i) => [i, 'x', null])), createCopyEncoder(), writer);
+      await staging.replace();
+    };
+    await load(5_000);
+    const seen = new Set<number>();
+    let done = false;
+    const watcher = (async () => {
+      while (!done) seen.add((await db.pool.query(`SELECT count(*)::int AS n FROM landing.watched`)).rows[0].n);
+    })();
+    await load(20_000);
+    await load(5_000);
+    done = true;
+    await watcher;
+    expect([...seen].every((n) => n === 5_000 || n === 20_000)).toBe(true);
+    expect(seen.has(5_000)).toBe(true);
+  });
+
   it('steps back from a swap a long reader blocks, and swaps once it is done', async () => {
     const patient = await openPostgresDestination(connectionOf(db), 2, { lockTimeoutMs: 100, retryMs: 50, attempts: 20 });
     const reader = new pg.Client({ connectionString: db.url });
