@@ -107,6 +107,27 @@ describe('failures an admin fixes', () => {
     );
   });
 
+  it('a source repeating its primary key names the key', async () => {
+    await h.source.pool.query(`CREATE TABLE public.dupes (id integer, v text, at timestamp); INSERT INTO public.dupes VALUES (1, 'a', '2024-01-01'), (1, 'b', '2024-01-02')`);
+    const incremental = await h.queueRow({
+      source_table_name: 'dupes',
+      destination_table_name: 'dupes_inc',
+      load_strategy: 'incremental',
+      incremental_column: 'at',
+      incremental_type: 'timestamp',
+      primary_key_cols: 'id',
+    });
+    await h.deliver(incremental);
+    expect((await h.row(incremental.config_id)).last_status_message).toBe(
+      'the rows read repeat a value of primary_key_cols (id), so the merge into landing.dupes_inc cannot tell which to keep; make primary_key_cols unique in the source (or its query): ON CONFLICT DO UPDATE command cannot affect row a second time',
+    );
+    const full = await h.queueRow({ source_table_name: 'dupes', destination_table_name: 'dupes_full', load_strategy: 'full', primary_key_cols: 'id' });
+    await h.deliver(full);
+    expect((await h.row(full.config_id)).last_status_message).toMatch(
+      /^src\d+\.public\.dupes has rows repeating a key that landing\.dupes_full keeps unique \(Key \(id\)=\(1\) already exists\.\); fix the source, its query, or primary_key_cols: duplicate key value violates unique constraint ".*"$/,
+    );
+  });
+
   it('a config the strategy cannot run names the row and field', async () => {
     const message = await h.queueRow({ source_table_name: 'orders', destination_table_name: 'x', load_strategy: 'incremental' });
     await h.deliver(message);

@@ -202,14 +202,26 @@ class PostgresStaging implements Staging {
     const keys = new Set(primaryKey);
     const updates = this.columns.filter((c) => !keys.has(c.name)).map((c) => `${q(c.name)} = EXCLUDED.${q(c.name)}`);
     const action = updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
-    return this.write(async (client) => {
-      const result = await client.query(
-        `INSERT INTO ${qualifiedName(this.target)} (${this.columnList}) OVERRIDING SYSTEM VALUE
-         SELECT ${this.columnList} FROM ${qualifiedName(this.name)}
-         ON CONFLICT (${primaryKey.map(q).join(', ')}) ${action}`,
-      );
-      return result.rowCount ?? 0;
-    }, beforeCommit);
+    try {
+      return await this.write(async (client) => {
+        const result = await client.query(
+          `INSERT INTO ${qualifiedName(this.target)} (${this.columnList}) OVERRIDING SYSTEM VALUE
+           SELECT ${this.columnList} FROM ${qualifiedName(this.name)}
+           ON CONFLICT (${primaryKey.map(q).join(', ')}) ${action}`,
+        );
+        return result.rowCount ?? 0;
+      }, beforeCommit);
+    } catch (error) {
+      // 21000: the batch holds two rows with the same key, which one upsert cannot apply both of.
+      if (error instanceof pg.DatabaseError && error.code === '21000') {
+        throw new TerminalError(
+          `the rows read repeat a value of primary_key_cols (${primaryKey.join(', ')}), so the merge into ${this.target.schema}.${this.target.table} cannot tell which to keep; ` +
+            'make primary_key_cols unique in the source (or its query)',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 
   async replaceWhere(conditions: Condition[], beforeCommit?: BeforeCommit): Promise<number> {

@@ -5,6 +5,7 @@
  * source COPY piped into its own destination COPY with backpressure.
  */
 import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
 import type { ColumnSpec, Condition } from '../connectors/port.js';
 import type { Staging } from '../destination/port.js';
 import { TerminalError } from '../loader/errors.js';
@@ -93,8 +94,19 @@ export async function stageRows(
     return { staging, rows };
   } catch (error) {
     await staging.drop().catch(() => undefined);
-    throw error;
+    throw explainKeyViolation(error, context);
   }
+}
+
+/** A duplicate key while staging means the source repeats a key the destination keeps unique: say so, with PostgreSQL's detail. */
+function explainKeyViolation(error: unknown, context: LoadContext): unknown {
+  if (!(error instanceof pg.DatabaseError) || error.code !== '23505') return error;
+  const { config } = context;
+  return new TerminalError(
+    `${config.sourceName} has rows repeating a key that ${config.target.schema}.${config.target.table} keeps unique (${error.detail ?? error.message}); ` +
+      'fix the source, its query, or primary_key_cols',
+    { cause: error },
+  );
 }
 
 
