@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceSession } from '../shared/connectors/port.js';
 import { postgresConnector } from '../shared/connectors/postgres.js';
 import { connectorFor, openSource } from '../shared/connectors/registry.js';
+import { selectSql } from '../shared/connectors/postgres-sql.js';
 import { classifyError } from '../shared/loader/errors.js';
 import { createSecretResolver } from '../shared/secrets/resolver.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
@@ -97,6 +98,26 @@ describe('PostgreSQL source', () => {
       }),
     );
     expect(range.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['1']);
+  });
+
+  it('keeps an integer watermark read an index range scan', async () => {
+    await source.pool.query(`CREATE TABLE big_ids (id bigint PRIMARY KEY); INSERT INTO big_ids SELECT generate_series(1, 20000); ANALYZE big_ids`);
+    const relation = { kind: 'table' as const, catalog: null, schema: null, table: 'big_ids' };
+    const columns = await session.describe(relation);
+    const { sql, settings } = selectSql({ relation, columns, conditions: [{ kind: 'after', column: 'id', value: '19990', lookback: { kind: 'amount', amount: '5' } }] });
+    const client = await source.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT set_config('dataloader.p1', $1, true), set_config('dataloader.p2', $2, true)`, settings);
+      const { rows } = await client.query(`EXPLAIN ${sql}`);
+      expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index (Only )?Scan using big_ids_pkey/);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    expect(await text(await session.read({ relation, columns, conditions: [{ kind: 'after', column: 'id', value: '19990', lookback: { kind: 'amount', amount: '5' } }] }))).toBe(
+      Array.from({ length: 15 }, (_, i) => `${19986 + i}\n`).join(''),
+    );
   });
 
   it('runs a custom query as a read-only subquery', async () => {

@@ -35,6 +35,15 @@ function columnOf(columns: ColumnSpec[], name: string): ColumnSpec {
   return column;
 }
 
+/**
+ * The type a lookback amount is cast to: an integer column's own type, so that
+ * `col > value - amount` stays an index range scan (bigint - numeric would
+ * compare as numeric and could not use the index); numeric otherwise.
+ */
+export function amountType(columnType: string): string {
+  return ['smallint', 'integer', 'bigint'].includes(columnType) ? columnType : 'numeric';
+}
+
 function conditionSql(condition: Condition, columns: ColumnSpec[], settings: string[]): string {
   const column = columnOf(columns, condition.column);
   const param = (value: string) => {
@@ -54,7 +63,7 @@ function conditionSql(condition: Condition, columns: ColumnSpec[], settings: str
       case 'days':
         return `${col} > ${value} - ${amount}::int`;
       case 'amount':
-        return `${col} > ${value} - ${amount}::numeric`;
+        return `${col} > ${value} - ${amount}::${amountType(column.type)}`;
     }
   }
   const parts: string[] = [];

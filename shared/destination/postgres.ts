@@ -16,6 +16,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ColumnSpec, Condition } from '../connectors/port.js';
 import { createDataPool, type ResolvedConnection } from '../connectors/postgres-connection.js';
+import { amountType } from '../connectors/postgres-sql.js';
 import type { Queryable } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 import { TerminalError } from '../loader/errors.js';
@@ -59,7 +60,7 @@ export function conditionsWhere(conditions: Condition[], types: Map<string, stri
       const amount = `$${params.length}`;
       if (lookback.kind === 'minutes') return `${col} > ${value} - make_interval(mins => ${amount}::int)`;
       if (lookback.kind === 'days') return `${col} > ${value} - ${amount}::int`;
-      return `${col} > ${value} - ${amount}::numeric`;
+      return `${col} > ${value} - ${amount}::${amountType(type)}`;
     }
     const range: string[] = [];
     if (condition.from !== undefined) range.push(`${col} >= ${bind(condition.from)}`);
