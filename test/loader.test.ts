@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TransientError } from '../shared/loader/errors.js';
+import pg from 'pg';
+import { classifyError, TerminalError, TransientError } from '../shared/loader/errors.js';
 import { crashOnceAt, InjectedCrash } from '../shared/loader/faults.js';
 import { backoffMs } from '../shared/loader/handle-message.js';
 import type { FaultStep } from '../shared/strategies/context.js';
@@ -134,6 +135,20 @@ describe('failures an admin fixes', () => {
     expect((await h.row(message.config_id)).last_status_message).toBe(
       `table_control row ${message.config_id}: incremental_column is required for load_strategy incremental`,
     );
+  });
+});
+
+describe('error classification', () => {
+  const dbError = (code: string) => Object.assign(new pg.DatabaseError('x', 1, 'error'), { code });
+
+  it('retries what may pass and fails at once what an admin must fix, by SQLSTATE and system code', () => {
+    for (const code of ['40001', '40P01', '53300', '57014', '57P01', '08006', '55P03']) expect(classifyError(dbError(code)), code).toBe('transient');
+    for (const code of ['42P01', '42601', '42501', '28P01', '3D000', '22P02', '23505', '25006']) expect(classifyError(dbError(code)), code).toBe('terminal');
+    expect(classifyError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe('transient');
+    expect(classifyError(new Error('Connection terminated unexpectedly'))).toBe('transient');
+    expect(classifyError(new Error('reading failed', { cause: dbError('40001') }))).toBe('transient');
+    expect(classifyError(new TerminalError('bad config', { cause: dbError('40001') }))).toBe('terminal');
+    expect(classifyError(new TypeError('a bug'))).toBe('terminal');
   });
 });
 
