@@ -267,6 +267,31 @@ describe('crash and retry', () => {
     expect(await table(`SELECT count(*)::int FROM pg_class WHERE relkind = 'r' AND relname LIKE '\\_dl\\_%'`)).toEqual([[0]]);
   });
 
+  it.each(STEPS)('rolling, crash %s: the window equals the source window, older rows kept', async (step) => {
+    const t = `roll_${step.toLowerCase()}`;
+    await h.source.pool.query(`CREATE TABLE public.${t} AS SELECT g AS id, current_date - g AS day FROM generate_series(0, 9) g`);
+    await crashSecondRun(
+      { source_table_name: t, destination_table_name: t, load_strategy: 'rolling', rolling_column: 'day', rolling_days: 4 },
+      `DELETE FROM public.${t} WHERE id IN (1, 8); INSERT INTO public.${t} VALUES (20, current_date)`,
+      step,
+    );
+    expect(await table(`SELECT id FROM landing.${t} ORDER BY id`)).toEqual([[0], [2], [3], [4], [20]]);
+  });
+
+  it.each(STEPS)('check_and_load, crash %s: the changed source is loaded, then seen as unchanged', async (step) => {
+    const t = `check_${step.toLowerCase()}`;
+    await h.source.pool.query(`CREATE TABLE public.${t} AS SELECT * FROM public.orders`);
+    const row = await crashSecondRun(
+      { source_table_name: t, destination_table_name: t, load_strategy: 'check_and_load', incremental_column: 'updated_at', incremental_type: 'timestamp' },
+      `INSERT INTO public.${t} VALUES (99, 'late', '2030-01-01')`,
+      step,
+    );
+    expect(row.last_status_message).toMatch(/^check_and_load: source changed; full load: 51 rows/);
+    expect(await table(`SELECT count(*)::int FROM landing.${t}`)).toEqual([[51]]);
+    await h.deliver(await h.requeue(row.config_id as number));
+    expect((await h.row(row.config_id as number)).last_status_message).toMatch(/^check_and_load: source unchanged/);
+  });
+
   it.each(STEPS)('chunked_backfill, crash %s in the second chunk: resumes, every row once', async (step) => {
     const t = `chunks_${step.toLowerCase()}`;
     const message = await h.queueRow({
