@@ -99,7 +99,11 @@ export async function handleLoadMessage(
     return { kind: 'complete' };
   }
   const timing = { queuedAt: new Date(message.queued_at), startedAt, endedAt: deps.now() };
-  const finished = await finishRun(pool, row.config_id, message.run_id, outcome, timing);
+  // A control database blip here must not drop the run: a redelivered message
+  // would find it In Progress with a fresh heartbeat and take it for a duplicate.
+  const finished = await retryTransient(deps, settings.LOADER_MAX_ATTEMPTS, () =>
+    finishRun(pool, row.config_id, message.run_id, outcome, timing),
+  );
   log[outcome.status === 'Succeeded' ? 'info' : 'warn'](`load ${outcome.status.toLowerCase()}`, {
     ...fields,
     rows: outcome.rowsProcessed,
@@ -117,16 +121,11 @@ async function loadWithRetries(
   beat: Heartbeat,
 ): Promise<RunOutcome> {
   const { settings, pool, log } = runtime;
-  let config: LoadConfig;
-  try {
-    config = await readLoadConfig(pool, settings, row);
-  } catch (error) {
-    if (classifyError(error) === 'terminal') return failed(deps, error);
-    throw error;
-  }
+  let config: LoadConfig | undefined;
   const maxAttempts = settings.LOADER_MAX_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
     try {
+      config ??= await readLoadConfig(pool, settings, row);
       const result: LoadResult = await runLoadAttempt(
         {
           control: pool,
@@ -157,6 +156,18 @@ async function loadWithRetries(
       const reason = deps.secrets.redact(describeError(error));
       log.warn('load attempt failed, retrying', { config_id: row.config_id, run_id: runId, attempt, wait_ms: wait, reason });
       await deps.sleep(wait);
+    }
+  }
+}
+
+/** Runs `work`, retrying transient failures with the loader's backoff. */
+async function retryTransient<T>(deps: LoaderDeps, maxAttempts: number, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (classifyError(error) === 'terminal' || attempt >= maxAttempts) throw error;
+      await deps.sleep(backoffMs(attempt, deps.random));
     }
   }
 }
