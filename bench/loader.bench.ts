@@ -7,10 +7,10 @@
  *   peak RSS of a full load of 1M and 5M rows, in a child process            goal <= 256 MB
  * Uses BENCH_DATABASE_URL's server when set, else an embedded PostgreSQL.
  *
- * One run on the 2-core development machine (embedded PostgreSQL 17, best of 3):
- *   full load 2.56 s vs raw pipe 2.70 s: ratio 0.95
- *   incremental merge 1.08 s vs hand-written 1.04 s: ratio 1.04
- *   peak RSS 193 MB (1M rows), 201 MB (5M rows); the same child without a load: 164 MB
+ * Two runs on the 2-core development machine (embedded PostgreSQL 17, best of 3 rounds each):
+ *   full load 2.56 s / 2.53 s vs raw pipe 2.70 s / 2.47 s: ratio 0.95 / 1.03
+ *   incremental merge 1.08 s / 1.00 s vs hand-written 1.04 s / 0.95 s: ratio 1.04 / 1.05
+ *   peak RSS 193-199 MB (1M rows), 201 MB (5M rows); the same child without a load: 152-164 MB
  * Ratios move by +-0.3 when other work shares the two cores; rerun on a quiet machine.
  */
 import { execFile } from 'node:child_process';

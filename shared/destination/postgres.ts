@@ -4,7 +4,7 @@
  * one short transaction then makes them visible:
  *   replace:      the staged table is renamed into place (data written once;
  *                 readers see the old rows until COMMIT, then the new ones). A full
- *                 load of 1M rows takes 0.95x a raw COPY pipe (bench/loader.bench.ts)
+ *                 load of 1M rows takes 0.95-1.03x a raw COPY pipe (bench/loader.bench.ts)
  *   merge:        INSERT ... SELECT ... ON CONFLICT (primary key) DO UPDATE
  *   replaceWhere: DELETE the window, INSERT ... SELECT the staged rows
  * Inserts say OVERRIDING SYSTEM VALUE: the destination mirrors the source's
