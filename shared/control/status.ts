@@ -182,8 +182,12 @@ export async function insertRunHistory(
   );
 }
 
-/** Sets a row Failed outside a run (a config the sensor cannot schedule), naming the field in the message. */
-export async function failRow(db: Queryable, configId: number, message: string): Promise<void> {
+/**
+ * Sets a row Failed outside a run (a config the sensor cannot schedule), naming
+ * the field in the message. Takes a client in a transaction, not a pool: the
+ * runtime mark is transaction-local and must be on the connection that updates.
+ */
+export async function failRow(db: pg.ClientBase, configId: number, message: string): Promise<void> {
   await markRuntimeWrite(db);
   await db.query(
     `UPDATE control.table_control
