@@ -20,7 +20,6 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { migrate } from '../shared/db/migrate.js';
 import { databaseUrl, startEmbeddedPostgres } from '../shared/local/embedded-postgres.js';
@@ -30,6 +29,7 @@ import type { LoadMessage } from '../shared/queue/message.js';
 import { createRuntime, type Runtime } from '../shared/runtime.js';
 import { envVariableFor } from '../shared/secrets/env.js';
 import { parseSettings } from '../shared/settings.js';
+import { withClient } from '../shared/db/client.js';
 
 const FULL_ROWS = 1_000_000;
 const CHANGED_ROWS = 100_000;
@@ -38,16 +38,6 @@ const ROUNDS = 3;
 
 const COLUMNS = `id bigint PRIMARY KEY, customer_id integer, name text, amount numeric(12,2), price double precision,
   created_at timestamp(6), updated_at timestamp(6), seen_at timestamptz, day date, active boolean, note text, code uuid`;
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function seconds(work: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();

@@ -5,6 +5,7 @@
  * strategy on short crons. Created once; later runs reuse it.
  */
 import pg from 'pg';
+import { ensureDatabase, withClient } from '../shared/db/client.js';
 import type { Logger } from '../shared/log.js';
 import { databaseUrl } from '../shared/local/embedded-postgres.js';
 
@@ -122,25 +123,6 @@ const DEMO_TABLES: DemoTable[] = [
   { table: 'regions', strategy: 'check_and_load', cron: '* * * * *', extra: {} },
   { table: 'order_archive', strategy: 'chunked_backfill', cron: '* * * * *', extra: { partition_column: 'archive_id', lower_bound: '1', upper_bound: '20001', num_partitions: 10, primary_key_cols: 'archive_id' } },
 ];
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function ensureDatabase(serverUrl: string, name: string): Promise<boolean> {
-  return withClient(serverUrl, async (c) => {
-    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount) return false;
-    await c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
-    return true;
-  });
-}
 
 /**
  * Creates the demo on `serverUrl` (databases, source data, connection and

@@ -8,10 +8,10 @@
  */
 import { join } from 'node:path';
 import azureFunctions, { type Timer } from '@azure/functions';
-import pg from 'pg';
 import { reaperHandler } from '../functions/reaper.js';
 import { sensorHandler } from '../functions/sensor.js';
 import { apiRoutes } from '../functions/http/routes.js';
+import { ensureDatabase } from '../shared/db/client.js';
 import { migrate } from '../shared/db/migrate.js';
 import { controlClientConfig, controlConnectionOptions } from '../shared/db/pool.js';
 import { runLoaderWorkers } from '../shared/loader/queue-worker.js';
@@ -58,17 +58,6 @@ async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-async function ensureControlDatabase(serverUrl: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [CONTROL_DATABASE]);
-    if (!rowCount) await admin.query(`CREATE DATABASE ${CONTROL_DATABASE}`);
-  } finally {
-    await admin.end();
-  }
-}
-
 /** A timer invocation as the Functions host would pass it. */
 function timerInvocation(name: string): [Timer, InstanceType<typeof azureFunctions.InvocationContext>] {
   const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
@@ -101,7 +90,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         await server.stop();
         log.info('embedded PostgreSQL stopped');
       });
-      await ensureControlDatabase(embedded.url);
+      await ensureDatabase(embedded.url, CONTROL_DATABASE);
       controlUrl = databaseUrl(embedded.url, CONTROL_DATABASE);
       // The embedded server is local and has no SSL; there is no one else to authenticate locally.
       settings = { ...settings, CONTROL_DB_SSL: 'disable', CONTROL_DB_AUTH: 'password' };

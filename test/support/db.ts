@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, inject } from 'vitest';
+import { withClient } from '../../shared/db/client.js';
 import { controlClientConfig, createControlPool } from '../../shared/db/pool.js';
 import { databaseUrl } from '../../shared/local/embedded-postgres.js';
 import { TEMPLATE_DATABASE } from './constants.js';
@@ -20,14 +21,8 @@ export function serverUrl(): string {
   return inject('pgServerUrl');
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl() });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withClient(serverUrl(), work);
 }
 
 /** Creates a database (a clone of the migrated template unless `empty`), dropped after the file's tests. */

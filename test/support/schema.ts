@@ -1,18 +1,10 @@
 /** Reads a database's control schema as comparable data. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
+import { withClient } from '../../shared/db/client.js';
 import { projectRoot } from '../../shared/paths.js';
 
-export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+export { withClient } from '../../shared/db/client.js';
 
 /** Applies the seed's DDL verbatim, as production holds it. */
 export async function applySeedSchema(url: string): Promise<void> {
