@@ -106,8 +106,10 @@ export async function handleLoadMessage(
   );
   log[outcome.status === 'Succeeded' ? 'info' : 'warn'](`load ${outcome.status.toLowerCase()}`, {
     ...fields,
+    source: row.source_table_name,
     rows: outcome.rowsProcessed,
-    reason: outcome.status === 'Failed' ? outcome.message : undefined,
+    seconds: Number(((timing.endedAt.getTime() - startedAt.getTime()) / 1000).toFixed(2)),
+    [outcome.status === 'Failed' ? 'reason' : 'detail']: outcome.message,
     recorded: finished,
   });
   return { kind: 'complete' };
