@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cronProblem, InvalidCronError, nextOccurrence } from '../shared/schedule/cron.js';
+import { cronProblem, InvalidCronError, nextOccurrence, nextOccurrencesAfter } from '../shared/schedule/cron.js';
 
 const at = (iso: string) => new Date(iso);
 /** The next `count` occurrences after `from`, as ISO strings. */
@@ -116,5 +116,18 @@ describe('load_cron', () => {
 
   it('finds no problem in a valid expression', () => {
     expect(cronProblem('0 2 * * 1-5', 'Europe/Amsterdam')).toBeUndefined();
+  });
+
+  it('shares the work between rows of one instant, keeping H fields and errors per row', () => {
+    const after = at('2024-01-01T10:20:00Z');
+    const next = nextOccurrencesAfter(after, 'Europe/Amsterdam');
+    expect(next('0 * * * *', '1')).toEqual(nextOccurrence('0 * * * *', after, 'Europe/Amsterdam'));
+    expect(next('0 * * * *', '2')).toEqual(nextOccurrence('0 * * * *', after, 'Europe/Amsterdam'));
+    expect(next('0 9 * * THU', '3')).toEqual(nextOccurrence('0 9 * * THU', after, 'Europe/Amsterdam'));
+    for (const seed of ['1', '2', '3', '4']) {
+      expect(next('H * * * *', seed)).toEqual(nextOccurrence('H * * * *', after, 'Europe/Amsterdam', seed));
+    }
+    expect(() => next('61 * * * *', '5')).toThrow(InvalidCronError);
+    expect(() => next('61 * * * *', '6')).toThrow(InvalidCronError);
   });
 });

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { claimRows, failInvalidConfigs, type ClaimRequest, type ConfigFailure } from '../control/status.js';
 import { withTransaction } from '../db/transaction.js';
 import { loadMessageSchema, messageIdFor } from '../queue/message.js';
-import { InvalidCronError, nextOccurrence } from '../schedule/cron.js';
+import { InvalidCronError, nextOccurrencesAfter } from '../schedule/cron.js';
 import type { Settings } from '../settings.js';
 import {
   advanceCursor,
@@ -47,17 +47,19 @@ export function sourceLimit(settings: ClaimSettings, dbConfigKey: string): numbe
   return settings.SOURCE_CONCURRENCY_OVERRIDES[dbConfigKey] ?? settings.SOURCE_CONCURRENCY_LIMIT;
 }
 
+type NextOccurrence = ReturnType<typeof nextOccurrencesAfter>;
+
 type Decision =
   | { kind: 'claim'; claim: ClaimRequest; row: DueRow }
   | { kind: 'fail'; failure: ConfigFailure }
   | { kind: 'hold' };
 
 /** What to do with one due row, given the in-flight counts (updated for each claim). */
-function decide(row: DueRow, now: Date, settings: ClaimSettings, inFlight: Map<string, number>): Decision {
+function decide(row: DueRow, nextAfterNow: NextOccurrence, settings: ClaimSettings, inFlight: Map<string, number>): Decision {
   const problems = configProblems(row);
   let next: Date | undefined;
   try {
-    next = nextOccurrence(row.load_cron, now, settings.CRON_TIMEZONE, String(row.config_id));
+    next = nextAfterNow(row.load_cron, String(row.config_id));
   } catch (error) {
     if (!(error instanceof InvalidCronError)) throw error;
     problems.unshift(`${error.message}; fix load_cron`);
@@ -107,8 +109,9 @@ export async function claimDueBatch(
     const inFlight = await countInFlight(client, keys);
     const claims: ClaimRequest[] = [];
     const slots = new Map<number, Date>();
+    const nextAfterNow = nextOccurrencesAfter(now, settings.CRON_TIMEZONE);
     for (const row of rows) {
-      const decision = decide(row, now, settings, inFlight);
+      const decision = decide(row, nextAfterNow, settings, inFlight);
       if (decision.kind === 'fail') result.failed.push(decision.failure);
       else if (decision.kind === 'hold') result.heldBack++;
       else {

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { failInvalidConfigs, markRuntimeWrite, type ConfigFailure } from '../control/status.js';
 import { withTransaction } from '../db/transaction.js';
-import { InvalidCronError, nextOccurrence } from '../schedule/cron.js';
+import { InvalidCronError, nextOccurrencesAfter } from '../schedule/cron.js';
 import { currentTime, selectUnscheduledRows, setFirstLoadTimes } from './sql.js';
 import { invalidConfigMessage } from './validate.js';
 
@@ -35,9 +35,10 @@ export async function scheduleFirstLoads(
       const rows = await selectUnscheduledRows(client, after, batchSize);
       const times: { configId: number; rowVersion: string; next: Date }[] = [];
       const failed: ConfigFailure[] = [];
+      const nextAfterNow = nextOccurrencesAfter(now, timeZone);
       for (const row of rows) {
         try {
-          times.push({ configId: row.config_id, rowVersion: row.row_version, next: nextOccurrence(row.load_cron, now, timeZone, String(row.config_id)) });
+          times.push({ configId: row.config_id, rowVersion: row.row_version, next: nextAfterNow(row.load_cron, String(row.config_id)) });
         } catch (error) {
           if (!(error instanceof InvalidCronError)) throw error;
           failed.push({ configId: row.config_id, rowVersion: row.row_version, message: invalidConfigMessage([`${error.message}; fix load_cron`]) });
