@@ -10,7 +10,7 @@
 import { Transform, type Readable } from 'node:stream';
 import type * as ClickHouse from '@clickhouse/client';
 import { TerminalError, TransientError } from '../loader/errors.js';
-import { assertSelectQuery, assertUniqueColumns, fromItem, relationError, relationKey, selectSql, signatureSql } from './dialect.js';
+import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
 import {
   clickHouseDecoders,
@@ -96,7 +96,7 @@ function tsvRows(batches: Readable, literal: boolean[], onDestroy: () => void): 
 }
 
 class ClickHouseSession implements SourceSession {
-  private readonly described = new Map<string, Map<string, string>>();
+  private readonly described = new DescribedRelations();
 
   constructor(private readonly client: ClickHouse.ClickHouseClient) {}
 
@@ -116,14 +116,11 @@ class ClickHouseSession implements SourceSession {
     const names = lines[0]!.split('\t').map((f) => unescapeTsvField(f) ?? '');
     const sourceTypes = (lines[1] ?? '').split('\t').map((f) => unescapeTsvField(f) ?? '');
     const columns = names.map((name, i) => ({ name, type: mapClickHouseType(sourceTypes[i]!), sourceType: sourceTypes[i]! }));
-    assertUniqueColumns(relation, columns);
-    this.described.set(relationKey(relation), new Map(columns.map((c) => [c.name, c.sourceType])));
-    return columns.map(({ name, type }) => ({ name, type }));
+    return this.described.remember(relation, columns);
   }
 
-  private async sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
-    if (!this.described.has(relationKey(relation))) await this.describe(relation);
-    return this.described.get(relationKey(relation))!;
+  private sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
+    return this.described.sourceTypes(relation, (r) => this.describe(r));
   }
 
   async read(spec: ReadSpec): Promise<Readable> {

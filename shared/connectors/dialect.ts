@@ -189,6 +189,27 @@ export function relationKey(relation: SourceRelation): string {
   return JSON.stringify(relation.kind === 'query' ? [relation.sql] : [relation.schema, relation.table]);
 }
 
+/**
+ * The relations a session has described: their source column types, which the
+ * dialects need to write typed literals. Describing checks the columns' names.
+ */
+export class DescribedRelations {
+  private readonly byRelation = new Map<string, Map<string, string>>();
+
+  /** Checks and remembers a relation's described columns; returns them without their source types. */
+  remember(relation: SourceRelation, columns: (ColumnSpec & { sourceType: string })[]): ColumnSpec[] {
+    assertUniqueColumns(relation, columns);
+    this.byRelation.set(relationKey(relation), new Map(columns.map((c) => [c.name, c.sourceType])));
+    return columns.map(({ name, type }) => ({ name, type }));
+  }
+
+  /** The source types of a relation's columns, describing it first when it has not been. */
+  async sourceTypes(relation: SourceRelation, describe: (relation: SourceRelation) => Promise<unknown>): Promise<Map<string, string>> {
+    if (!this.byRelation.has(relationKey(relation))) await describe(relation);
+    return this.byRelation.get(relationKey(relation))!;
+  }
+}
+
 /** Whether a number is a whole, non-negative count (lookback minutes and days), safe to write into SQL. */
 export function assertCount(value: number, what: string): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new TerminalError(`${what} must be a whole number of at least 0, got ${value}`);

@@ -9,15 +9,7 @@
 import { Readable } from 'node:stream';
 import type * as Mssql from 'mssql';
 import { TerminalError, TransientError } from '../loader/errors.js';
-import {
-  assertSelectQuery,
-  assertUniqueColumns,
-  fromItem,
-  relationError,
-  relationKey,
-  selectSql,
-  signatureSql,
-} from './dialect.js';
+import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
 import { mapMssqlType, mssqlDescribeSql, mssqlDialect } from './mssql-sql.js';
 import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
@@ -71,7 +63,7 @@ export function classifyMssqlError(error: unknown, context: string): Error {
 }
 
 class MssqlSession implements SourceSession {
-  private readonly described = new Map<string, Map<string, string>>();
+  private readonly described = new DescribedRelations();
 
   constructor(
     private readonly sql: Driver,
@@ -106,14 +98,11 @@ class MssqlSession implements SourceSession {
     const unnamed = visible.findIndex((r) => !r.name);
     if (unnamed >= 0) throw new TerminalError(`the custom query's column ${unnamed + 1} has no name; give it one (AS name)`);
     const columns = visible.map((r) => ({ name: r.name!, type: mapMssqlType(r.system_type_name), sourceType: r.system_type_name }));
-    assertUniqueColumns(relation, columns);
-    this.described.set(relationKey(relation), new Map(columns.map((c) => [c.name, c.sourceType])));
-    return columns.map(({ name, type }) => ({ name, type }));
+    return this.described.remember(relation, columns);
   }
 
-  private async sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
-    if (!this.described.has(relationKey(relation))) await this.describe(relation);
-    return this.described.get(relationKey(relation))!;
+  private sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
+    return this.described.sourceTypes(relation, (r) => this.describe(r));
   }
 
   async read(spec: ReadSpec): Promise<Readable> {

@@ -10,7 +10,7 @@
 import type { Readable } from 'node:stream';
 import type * as OracleDb from 'oracledb';
 import { TerminalError, TransientError } from '../loader/errors.js';
-import { assertSelectQuery, assertUniqueColumns, fromItem, relationError, relationKey, selectSql, signatureSql } from './dialect.js';
+import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy, type Decoder } from './dialect-stream.js';
 import { mapOracleType, ORACLE_SESSION_SQL, oracleDescribeSql, oracleDialect, oracleSourceType } from './oracle-sql.js';
 import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
@@ -52,7 +52,7 @@ export function oracleDecoders(sourceTypes: string[]): Decoder[] {
 }
 
 class OracleSession implements SourceSession {
-  private readonly described = new Map<string, Map<string, string>>();
+  private readonly described = new DescribedRelations();
 
   constructor(
     private readonly oracledb: Driver,
@@ -105,14 +105,11 @@ class OracleSession implements SourceSession {
       const sourceType = oracleSourceType(m);
       return { name: m.name, type: mapOracleType(sourceType), sourceType };
     });
-    assertUniqueColumns(relation, columns);
-    this.described.set(relationKey(relation), new Map(columns.map((c) => [c.name, c.sourceType])));
-    return columns.map(({ name, type }) => ({ name, type }));
+    return this.described.remember(relation, columns);
   }
 
-  private async sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
-    if (!this.described.has(relationKey(relation))) await this.describe(relation);
-    return this.described.get(relationKey(relation))!;
+  private sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
+    return this.described.sourceTypes(relation, (r) => this.describe(r));
   }
 
   async read(spec: ReadSpec): Promise<Readable> {

@@ -10,7 +10,7 @@
 import type { Readable } from 'node:stream';
 import type * as Snowflake from 'snowflake-sdk';
 import { TerminalError, TransientError } from '../loader/errors.js';
-import { assertSelectQuery, assertUniqueColumns, fromItem, relationError, relationKey, selectSql, signatureSql } from './dialect.js';
+import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
 import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
 import { SnowflakePool } from './snowflake-pool.js';
@@ -82,7 +82,7 @@ function execute(connection: Snowflake.Connection, options: Snowflake.StatementO
 }
 
 class SnowflakeSession implements SourceSession {
-  private readonly described = new Map<string, Map<string, string>>();
+  private readonly described = new DescribedRelations();
 
   constructor(private readonly pool: SnowflakePool) {}
 
@@ -111,14 +111,11 @@ class SnowflakeSession implements SourceSession {
       const sourceType = snowflakeSourceType({ type: c.getType(), precision: c.getPrecision(), scale: c.getScale() });
       return { name: c.getName(), type: mapSnowflakeType(sourceType), sourceType };
     });
-    assertUniqueColumns(relation, columns);
-    this.described.set(relationKey(relation), new Map(columns.map((c) => [c.name, c.sourceType])));
-    return columns.map(({ name, type }) => ({ name, type }));
+    return this.described.remember(relation, columns);
   }
 
-  private async sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
-    if (!this.described.has(relationKey(relation))) await this.describe(relation);
-    return this.described.get(relationKey(relation))!;
+  private sourceTypes(relation: SourceRelation): Promise<Map<string, string>> {
+    return this.described.sourceTypes(relation, (r) => this.describe(r));
   }
 
   async read(spec: ReadSpec): Promise<Readable> {
