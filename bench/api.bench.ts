@@ -11,18 +11,15 @@
  * Goal: a bulk edit of 10,000 rows with its audit rows in under 2 seconds.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import azureFunctions from '@azure/functions';
-import pg from 'pg';
 import { apiRoutes } from '../functions/http/routes.js';
 import { encodePrincipal } from '../shared/api/principal.js';
 import { migrate } from '../shared/db/migrate.js';
-import { databaseUrl, startEmbeddedPostgres } from '../shared/local/embedded-postgres.js';
+import { databaseUrl } from '../shared/local/embedded-postgres.js';
 import { createLogger } from '../shared/log.js';
 import { createRuntime, setRuntime } from '../shared/runtime.js';
 import { parseSettings } from '../shared/settings.js';
+import { admin, withServer } from './support.js';
 
 // Node's ESM loader does not see these as named exports of the CommonJS package.
 const { HttpRequest, InvocationContext } = azureFunctions;
@@ -30,29 +27,6 @@ const { HttpRequest, InvocationContext } = azureFunctions;
 const TOTAL = 100_000;
 const EDITED = 10_000;
 const RUNS = 3;
-
-async function withServer<T>(work: (serverUrl: string) => Promise<T>): Promise<T> {
-  const given = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  if (given) return work(given);
-  const dataDir = await mkdtemp(join(tmpdir(), 'dataloader-bench-pg-'));
-  const server = await startEmbeddedPostgres({ dataDir, persistent: false });
-  try {
-    return await work(server.url);
-  } finally {
-    await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
-async function admin(serverUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 

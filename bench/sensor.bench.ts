@@ -11,46 +11,21 @@
  * Goal: at least 5,000 claims per second.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../shared/db/migrate.js';
 import { createControlPool, type Queryable } from '../shared/db/pool.js';
-import { databaseUrl, startEmbeddedPostgres } from '../shared/local/embedded-postgres.js';
+import { databaseUrl } from '../shared/local/embedded-postgres.js';
 import { LocalQueueSender } from '../shared/queue/local/sender.js';
 import { DUE_CURSOR_START, selectDueRows } from '../shared/sensor/sql.js';
 import { runSensorTick, type SensorTickSummary } from '../shared/sensor/tick.js';
 import { parseSettings } from '../shared/settings.js';
+import { admin, withServer } from './support.js';
 
 const DUE = 10_000;
 const SOURCES = 100;
 const CONCURRENT = 8;
 const QUEUE = 'bench';
 const settings = parseSettings({ SOURCE_CONCURRENCY_LIMIT: '100000', SENSOR_TICK_BUDGET_MS: '600000' });
-
-async function withServer<T>(work: (serverUrl: string) => Promise<T>): Promise<T> {
-  const given = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  if (given) return work(given);
-  const dataDir = await mkdtemp(join(tmpdir(), 'dataloader-bench-pg-'));
-  const server = await startEmbeddedPostgres({ dataDir, persistent: false });
-  try {
-    return await work(server.url);
-  } finally {
-    await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
-async function admin(serverUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 interface BenchDb {
   url: string;
