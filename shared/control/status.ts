@@ -98,7 +98,11 @@ export interface RunTiming {
 /**
  * In Progress -> Succeeded | Failed, with the run's historical_metadata row, in
  * one control transaction (called after the destination has committed). Returns
- * false, writing nothing, when the row has moved on to another run.
+ * false, writing nothing, when the row is no longer In Progress for this run: it
+ * moved on to another run, was reaped or reset, or this run was already finished
+ * (a retried finishRun whose first reply was lost writes no second history row).
+ * The watermark then stays where it was and the next run reads the window again,
+ * which every strategy's write makes idempotent.
  */
 export async function finishRun(
   pool: pg.Pool,
@@ -117,7 +121,7 @@ export async function finishRun(
               incremental_value = CASE WHEN $5::boolean THEN $6 ELSE incremental_value END,
               load_full = CASE WHEN $7::boolean THEN NULL ELSE load_full END,
               last_heartbeat_at = NULL
-        WHERE config_id = $1 AND last_run_id = $2
+        WHERE config_id = $1 AND last_run_id = $2 AND last_status = 'In Progress'
         RETURNING *`,
       [
         configId,
