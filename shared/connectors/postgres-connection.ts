@@ -81,5 +81,8 @@ export async function createDataPool(connection: ResolvedConnection, label: stri
   const mode = await settleSslMode(connection, label);
   const pool = new pg.Pool({ ...postgresClientConfig(connection, label, mode), max, idleTimeoutMillis: 10_000 });
   pool.on('error', () => undefined);
+  // A checked-out client whose connection is terminated between two queries must not crash the
+  // process with an unhandled 'error' event: its next query fails, and the load's retry takes over.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }

@@ -79,5 +79,7 @@ export function createControlPool(options: ControlConnectionOptions, max = 10): 
   const pool = new pg.Pool({ ...controlClientConfig(options), max, idleTimeoutMillis: 30_000 });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', () => undefined);
+  // Nor a checked-out one between two queries (pg_terminate_backend, a restart): its next query fails instead.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
