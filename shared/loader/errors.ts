@@ -73,6 +73,8 @@ const CONNECTION_LOST_MESSAGES = new Set([
   'Connection terminated unexpectedly',
   'Connection terminated due to connection timeout',
   'timeout expired',
+  // The next query on a client whose connection was terminated while it sat checked out between queries.
+  'Client has encountered a connection error and is not queryable',
 ]);
 
 function isConnectionLost(e: unknown): boolean {
