@@ -128,6 +128,9 @@ export async function registerTables(
         return { ...base, incremental_column: 'updated_at', incremental_type: 'timestamp' };
       case 'rolling':
         return { ...base, rolling_column: 'event_at', rolling_days: 30 };
+      case 'check_and_load':
+        // Without a column the signature is the row count alone, and an update that keeps the count is skipped.
+        return { ...base, incremental_column: 'updated_at', incremental_type: 'timestamp' };
       default:
         return base;
     }
