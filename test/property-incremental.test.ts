@@ -9,7 +9,8 @@
  *
  * The real loader (handleLoadMessage) runs against real source and destination
  * databases; each generated case gets its own source table and table_control
- * row. Timestamp and integer watermarks, single and composite keys.
+ * row. Timestamp and integer watermarks, single and composite keys; the same
+ * for append_only tables (inserts only, late ones included: every row once).
  * FC_SEED and FC_RUNS reproduce or widen a run.
  */
 import fc from 'fast-check';
@@ -41,6 +42,7 @@ type Action =
   | { kind: 'load'; crash: FaultStep | null };
 
 interface Case {
+  strategy: 'incremental' | 'append_only';
   type: 'timestamp' | 'integer';
   compositeKey: boolean;
   actions: Action[];
@@ -80,6 +82,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 );
 
 const testCase: fc.Arbitrary<Case> = fc.record({
+  strategy: fc.constantFrom('incremental' as const, 'append_only' as const),
   type: fc.constantFrom('timestamp' as const, 'integer' as const),
   compositeKey: fc.boolean(),
   actions: fc.array(action, { minLength: 1, maxLength: 12 }),
@@ -114,13 +117,15 @@ async function runCase(c: Case): Promise<void> {
   const update = (id: number, v: string | null, step: number) =>
     h.source.pool.query(`UPDATE public.${table} SET v = $3, wm = ${wmSql} WHERE tenant = $1 AND id = $2`, [id % 3, id, v, stepValue(step)]);
 
+  // append_only tables only grow: their updates are left out, their inserts (late ones included) kept.
+  const appendOnly = c.strategy === 'append_only';
   const message = await h.queueRow({
     source_table_name: table,
     destination_table_name: table,
-    load_strategy: 'incremental',
+    load_strategy: c.strategy,
     incremental_column: 'wm',
     incremental_type: c.type,
-    primary_key_cols: c.compositeKey ? 'tenant, id' : 'id',
+    primary_key_cols: appendOnly ? null : c.compositeKey ? 'tenant, id' : 'id',
   });
   let first = true;
   const load = async (crash: FaultStep | null) => {
@@ -157,13 +162,13 @@ async function runCase(c: Case): Promise<void> {
           }
           break;
         case 'update':
-          if (committed.length === 0) break;
+          if (committed.length === 0 || appendOnly) break;
           clock += a.advance;
           for (const pick of new Set(a.picks.map((p) => committed[p % committed.length]!))) await update(pick, a.value, clock);
           break;
         case 'late': {
           const at = Math.max(0, clock - a.back);
-          if (committed.length > 0) for (const pick of new Set(a.picks.map((p) => committed[p % committed.length]!))) await update(pick, 'late', at);
+          if (committed.length > 0 && !appendOnly) for (const pick of new Set(a.picks.map((p) => committed[p % committed.length]!))) await update(pick, 'late', at);
           for (let i = 0; i < a.fresh; i++) {
             await insert(h.source.pool, nextId, 'late', at);
             committed.push(nextId++);
@@ -207,7 +212,7 @@ async function runCase(c: Case): Promise<void> {
 }
 
 it(
-  'any interleaving of inserts, updates, late commits and (crashing) loads ends with the destination equal to the source',
+  'any interleaving of inserts, updates, late commits and (crashing) incremental or append_only loads ends with the destination equal to the source',
   async () => {
     await fc.assert(fc.asyncProperty(testCase, runCase), { numRuns: RUNS, ...SEED });
   },
