@@ -4,6 +4,7 @@
  * the host builds and calling the same handlers: there is no second
  * implementation of the API.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
@@ -105,7 +106,7 @@ export async function startHttpServer(routes: readonly HttpRoute[], port: number
           params,
           ...(body.length > 0 ? { body: { bytes: body } } : {}),
         });
-        const context = new InvocationContext({ functionName: route.name });
+        const context = new InvocationContext({ functionName: route.name, invocationId: randomUUID() });
         await writeResponse(res, await route.handler(request, context));
         return;
       }

@@ -6,6 +6,7 @@
  * Without a DATABASE_URL it starts an embedded PostgreSQL whose data lives in
  * .data/postgres and is reused across runs.
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import azureFunctions, { type Timer } from '@azure/functions';
 import { reaperHandler } from '../functions/reaper.js';
@@ -61,7 +62,7 @@ async function portIsFree(port: number): Promise<boolean> {
 /** A timer invocation as the Functions host would pass it. */
 function timerInvocation(name: string): [Timer, InstanceType<typeof azureFunctions.InvocationContext>] {
   const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
-  return [timer, new azureFunctions.InvocationContext({ functionName: name })];
+  return [timer, new azureFunctions.InvocationContext({ functionName: name, invocationId: randomUUID() })];
 }
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {

@@ -15,9 +15,12 @@ const echo = (name: string): HttpRoute['handler'] => async (request: HttpRequest
   },
 });
 
+const invocation: HttpRoute['handler'] = async (_request, context) => ({ status: 200, jsonBody: { id: context.invocationId } });
+
 const routes: HttpRoute[] = [
   { name: 'tablesList', route: 'tables', methods: ['GET', 'POST'], handler: echo('tablesList') },
   { name: 'tableOne', route: 'tables/{id:int}', methods: ['GET', 'PATCH'], handler: echo('tableOne') },
+  { name: 'invocation', route: 'invocation', methods: ['GET'], handler: invocation },
   { name: 'boom', route: 'boom', methods: ['GET'], handler: async () => { throw new Error('kaput'); } },
 ];
 
@@ -45,6 +48,12 @@ describe('local HTTP host', () => {
     const boom = await fetch(`${server.url}/api/boom`);
     expect(boom.status).toBe(500);
     expect(await boom.text()).not.toContain('kaput');
+  });
+
+  it('gives every request its own invocation id, as the Functions host does', async () => {
+    const ids = await Promise.all([1, 2].map(async () => ((await (await fetch(`${server.url}/api/invocation`)).json()) as { id: string }).id));
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids[0]).not.toBe(ids[1]);
   });
 
   it('compiles optional and constrained segments', () => {
