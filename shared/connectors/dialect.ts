@@ -7,7 +7,7 @@
  * in tests without a server.
  */
 import { TerminalError } from '../loader/errors.js';
-import { normalizeValue, valueKindOf, type ValueKind } from './dialect-values.js';
+import { normalizeInteger, normalizeValue, valueKindOf, type ValueKind } from './dialect-values.js';
 import { describeRelation, type ColumnSpec, type Condition, type Lookback, type ReadSpec, type SignatureSpec, type SourceRelation } from './port.js';
 
 /** A column with both its type at the source (`datetime2(3)`, `NUMBER(12,2)`) and at the destination. */
@@ -207,6 +207,18 @@ export class DescribedRelations {
   async sourceTypes(relation: SourceRelation, describe: (relation: SourceRelation) => Promise<unknown>): Promise<Map<string, string>> {
     if (!this.byRelation.has(relationKey(relation))) await describe(relation);
     return this.byRelation.get(relationKey(relation))!;
+  }
+}
+
+/** A lookback subtracted with DATEADD (SQL Server and Snowflake), or as an amount for numbers. */
+export function dateaddMinus(column: SourceColumn, _kind: ValueKind, value: string, lookback: Lookback): string {
+  switch (lookback.kind) {
+    case 'minutes':
+      return `DATEADD(minute, -${assertCount(lookback.minutes, 'the lookback in minutes')}, ${value})`;
+    case 'days':
+      return `DATEADD(day, -${assertCount(lookback.days, 'the lookback in days')}, ${value})`;
+    case 'amount':
+      return `${value} - ${normalizeInteger(lookback.amount, column.name)}`;
   }
 }
 

@@ -5,8 +5,7 @@
  * where the driver would lose precision (decimals, money, datetime2's 100 ns,
  * datetimeoffset's offset). Types map to PostgreSQL by MSSQL_TYPES.
  */
-import { assertCount, capPrecision, parseTypeName, type Dialect, type SourceColumn } from './dialect.js';
-import { normalizeInteger } from './dialect-values.js';
+import { capPrecision, dateaddMinus, parseTypeName, type Dialect, type SourceColumn } from './dialect.js';
 
 /** `[name]`, with `]` doubled. */
 export function quoteMssql(identifier: string): string {
@@ -98,16 +97,7 @@ export const mssqlDialect: Dialect = {
     if (kind.kind === 'text' && !CAST_TO_OWN_TYPE.has(base)) return placeholder;
     return `CAST(${placeholder} AS ${column.sourceType})`;
   },
-  minus(column, kind, value, lookback) {
-    switch (lookback.kind) {
-      case 'minutes':
-        return `DATEADD(minute, -${assertCount(lookback.minutes, 'the lookback in minutes')}, ${value})`;
-      case 'days':
-        return `DATEADD(day, -${assertCount(lookback.days, 'the lookback in days')}, ${value})`;
-      case 'amount':
-        return `${value} - ${normalizeInteger(lookback.amount, column.name)}`;
-    }
-  },
+  minus: dateaddMinus,
   readExpression(column: SourceColumn) {
     const col = quoteMssql(column.name);
     return textOf(column.sourceType, col) ?? col;

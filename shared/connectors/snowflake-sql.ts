@@ -6,8 +6,7 @@
  * NUMBER with all its digits, timestamps with all theirs (TIMESTAMP_TZ and
  * _LTZ in UTC), VARIANT, OBJECT and ARRAY as JSON, BINARY as hex.
  */
-import { assertCount, capPrecision, parseTypeName, type Dialect, type SourceColumn } from './dialect.js';
-import { normalizeInteger } from './dialect-values.js';
+import { capPrecision, dateaddMinus, parseTypeName, type Dialect, type SourceColumn } from './dialect.js';
 
 /** `"name"`, with `"` doubled. */
 export function quoteSnowflake(identifier: string): string {
@@ -137,16 +136,7 @@ export const snowflakeDialect: Dialect = {
         return placeholder;
     }
   },
-  minus(column, kind, value, lookback) {
-    switch (lookback.kind) {
-      case 'minutes':
-        return `DATEADD(minute, -${assertCount(lookback.minutes, 'the lookback in minutes')}, ${value})`;
-      case 'days':
-        return `DATEADD(day, -${assertCount(lookback.days, 'the lookback in days')}, ${value})`;
-      case 'amount':
-        return `${value} - ${normalizeInteger(lookback.amount, column.name)}`;
-    }
-  },
+  minus: dateaddMinus,
   readExpression(column: SourceColumn) {
     const col = quoteSnowflake(column.name);
     return textOf(column.sourceType, col) ?? col;
