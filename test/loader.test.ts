@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { classifyError, TerminalError, TransientError } from '../shared/loader/errors.js';
+import { classifyError, TerminalError, TransientError } from '../shared/errors.js';
 import { crashOnceAt, InjectedCrash } from '../shared/loader/faults.js';
 import { backoffMs } from '../shared/loader/handle-message.js';
 import type { FaultStep } from '../shared/strategies/context.js';
