@@ -4,13 +4,13 @@ import tseslint from 'typescript-eslint';
 // Imports run one way: adapters (functions/, host/, cli/) -> use cases (loader, sensor, reaper, api)
 // -> building blocks. A building block never imports a use case or an adapter, and connectors and
 // destinations never import each other: what both need lives in shared/data/.
-const BUILDING_BLOCKS = ['db', 'control', 'queue', 'secrets', 'schedule', 'connectors', 'destination', 'strategies', 'data'];
+const BUILDING_BLOCKS = ['db', 'control', 'queue', 'secrets', 'schedule', 'connectors', 'destination', 'strategies', 'data', 'window'];
 const upward = {
   regex: '(^|/)(loader|sensor|reaper|api|functions|host|cli)/',
-  message: 'a building block (db, control, queue, secrets, schedule, connectors, destination, strategies, data) imports no use case (loader, sensor, reaper, api) and no adapter (functions, host, cli); move what it needs down',
+  message: 'a building block (db, control, queue, secrets, schedule, connectors, destination, strategies, data, window) imports no use case (loader, sensor, reaper, api) and no adapter (functions, host, cli); move what it needs down',
 };
 const importBoundaries = [
-  ...BUILDING_BLOCKS.filter((b) => !['connectors', 'destination', 'data'].includes(b)).map((block) => ({
+  ...BUILDING_BLOCKS.filter((b) => !['connectors', 'destination', 'data', 'window'].includes(b)).map((block) => ({
     files: [`shared/${block}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { patterns: [upward] }] },
   })),
@@ -27,9 +27,9 @@ const importBoundaries = [
     },
   },
   {
-    files: ['shared/data/**/*.ts'],
+    files: ['shared/data/**/*.ts', 'shared/window/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [upward, { regex: '(^|/)(connectors|destination)/', message: 'shared/data/ sits below connectors and destinations' }] }],
+      'no-restricted-imports': ['error', { patterns: [upward, { regex: '(^|/)(connectors|destination)/', message: 'shared/data/ and shared/window/ sit below connectors and destinations' }] }],
     },
   },
 ];

@@ -11,7 +11,7 @@ async function restricted(filePath: string, source: string): Promise<string[]> {
   return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
 }
 
-const BLOCKS = ['db', 'control', 'queue', 'secrets', 'schedule', 'connectors', 'destination', 'strategies', 'data'];
+const BLOCKS = ['db', 'control', 'queue', 'secrets', 'schedule', 'connectors', 'destination', 'strategies', 'data', 'window'];
 const USE_CASES = ['loader', 'sensor', 'reaper', 'api'];
 const ADAPTERS = ['functions', 'host', 'cli'];
 
@@ -30,11 +30,15 @@ describe('imports run one way', () => {
     expect(await restricted('shared/destination/probe.ts', '../connectors/port.js')).toHaveLength(1);
     expect(await restricted('shared/data/probe.ts', '../connectors/port.js')).toHaveLength(1);
     expect(await restricted('shared/data/probe.ts', '../destination/port.js')).toHaveLength(1);
+    expect(await restricted('shared/window/probe.ts', '../connectors/dialect.js')).toHaveLength(1);
+    expect(await restricted('shared/window/probe.ts', '../destination/postgres.js')).toHaveLength(1);
   });
 
   it('allows what the layout allows', async () => {
     expect(await restricted('shared/connectors/probe.ts', '../data/spec.js')).toEqual([]);
     expect(await restricted('shared/destination/probe.ts', '../data/spec.js')).toEqual([]);
+    expect(await restricted('shared/destination/probe.ts', '../window/compile.js')).toEqual([]);
+    expect(await restricted('shared/connectors/probe.ts', '../window/compile.js')).toEqual([]);
     expect(await restricted('shared/strategies/probe.ts', '../connectors/port.js')).toEqual([]);
     expect(await restricted('shared/strategies/probe.ts', '../destination/port.js')).toEqual([]);
     expect(await restricted('shared/loader/probe.ts', '../strategies/index.js')).toEqual([]);

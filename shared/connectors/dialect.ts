@@ -1,15 +1,16 @@
 /**
  * The parts of reading a source that every SQL dialect shares: a ReadSpec's
- * conditions become `col > v`, `col > v - lookback`, `from <= col < to` (with
- * NULLs when asked) in the same shape everywhere, and each dialect supplies
- * only its quoting, placeholders, casts and date arithmetic (a Dialect). The
+ * conditions compile through the window compiler (shared/window/), the same
+ * shapes everywhere, and each dialect supplies only its quoting, placeholders,
+ * casts and date arithmetic (a Dialect). The
  * SQL is built by pure functions, so each dialect's text is asserted exactly
  * in tests without a server.
  */
-import { TerminalError } from '../errors.js';
-import { normalizeInteger, normalizeValue, valueKindOf, type ValueKind } from './dialect-values.js';
 import { describeRelation, type ColumnSpec, type Condition, type Lookback, type SourceRelation } from '../data/spec.js';
-import { type ReadSpec, type SignatureSpec } from './port.js';
+import { TerminalError } from '../errors.js';
+import { compileWindow, type WindowColumn, type WindowDialect } from '../window/compile.js';
+import { normalizeInteger, normalizeValue, valueKindOf, type ValueKind } from './dialect-values.js';
+import type { ReadSpec, SignatureSpec } from './port.js';
 
 /** A column with both its type at the source (`datetime2(3)`, `NUMBER(12,2)`) and at the destination. */
 export interface SourceColumn extends ColumnSpec {
@@ -50,7 +51,8 @@ export function trimQuery(sql: string): string {
   return sql.trim().replace(/(;\s*)+$/, '').trimEnd();
 }
 
-export function fromItem(dialect: Dialect, relation: SourceRelation): string {
+/** The FROM item of a relation: the dialect's quoted table name, or the custom query (trimmed) as a subquery. */
+export function fromItem(dialect: Pick<Dialect, 'tableName' | 'queryItem'>, relation: SourceRelation): string {
   return relation.kind === 'query' ? dialect.queryItem(trimQuery(relation.sql)) : dialect.tableName(relation.schema, relation.table);
 }
 
@@ -109,14 +111,6 @@ export function assertSelectQuery(sql: string): void {
   }
 }
 
-function columnOf(columns: SourceColumn[], name: string): SourceColumn {
-  const column = columns.find((c) => c.name === name);
-  if (!column) {
-    throw new TerminalError(`column "${name}" is not in the source (its columns: ${columns.map((c) => c.name).join(', ')})`);
-  }
-  return column;
-}
-
 /** The spec's columns with their source types (from the session's describe). */
 export function withSourceTypes(columns: ColumnSpec[], sourceTypes: ReadonlyMap<string, string>): SourceColumn[] {
   return columns.map((c) => {
@@ -126,26 +120,25 @@ export function withSourceTypes(columns: ColumnSpec[], sourceTypes: ReadonlyMap<
   });
 }
 
-function conditionSql(dialect: Dialect, condition: Condition, columns: SourceColumn[], params: string[]): string {
-  const column = columnOf(columns, condition.column);
-  const kind = valueKindOf(column.type);
-  const value = (text: string) => dialect.typed(column, kind, dialect.bind(params, normalizeValue(kind, text, column.name)));
-  const col = dialect.quote(column.name);
-  if (condition.kind === 'after') {
-    const typed = value(condition.value);
-    return condition.lookback ? `${col} > ${dialect.minus(column, kind, typed, condition.lookback, params)}` : `${col} > ${typed}`;
-  }
-  const parts: string[] = [];
-  if (condition.from !== undefined) parts.push(`${col} >= ${value(condition.from)}`);
-  if (condition.to !== undefined) parts.push(`${col} < ${value(condition.to)}`);
-  const range = parts.length ? parts.join(' AND ') : dialect.trueSql;
-  return condition.withNulls ? `(${range} OR ${col} IS NULL)` : range;
+/** A dialect as the window compiler sees it: its quoting and its typed values, nothing else. */
+export function windowDialectOf(dialect: Dialect): WindowDialect {
+  const source = (c: WindowColumn): SourceColumn => ({ name: c.name, type: c.pgType, sourceType: c.type });
+  return {
+    quote: (identifier) => dialect.quote(identifier),
+    value(column, text, params) {
+      const kind = valueKindOf(column.pgType);
+      return dialect.typed(source(column), kind, dialect.bind(params as string[], normalizeValue(kind, text, column.name)));
+    },
+    minus: (column, value, lookback, params) => dialect.minus(source(column), valueKindOf(column.pgType), value, lookback, params as string[]),
+    trueSql: dialect.trueSql,
+  };
 }
 
-/** The WHERE conditions of a read (empty when none). */
+/** The WHERE conditions of a read (empty when none), compiled by the window compiler. */
 export function whereSql(dialect: Dialect, conditions: Condition[], columns: SourceColumn[], params: string[]): string {
-  const parts = conditions.map((c) => conditionSql(dialect, c, columns, params));
-  return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
+  const window = columns.map((c) => ({ name: c.name, type: c.sourceType, pgType: c.type }));
+  const where = compileWindow(windowDialectOf(dialect), conditions, window, params, 'the source');
+  return where === null ? '' : ` WHERE ${where}`;
 }
 
 /** SELECT of a read spec's rows, columns in spec order, each read as destination-ready text. */

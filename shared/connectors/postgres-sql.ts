@@ -6,8 +6,10 @@
  * current_setting() is stable, so an index on the column still serves the filter.
  */
 import pg from 'pg';
-import { TerminalError } from '../errors.js';
-import { amountType, type ColumnSpec, type Condition, type SourceRelation } from '../data/spec.js';
+import type { SourceRelation } from '../data/spec.js';
+import { compileWindow } from '../window/compile.js';
+import { postgresWindowDialect, sessionSettings } from '../window/postgres.js';
+import { fromItem } from './dialect.js';
 import type { ReadSpec, SignatureSpec } from './port.js';
 
 export interface BoundSql {
@@ -18,71 +20,34 @@ export interface BoundSql {
 
 const q = (identifier: string) => pg.escapeIdentifier(identifier);
 
+const postgresRelations = {
+  tableName: (schema: string | null, table: string) => (schema ? `${q(schema)}.${q(table)}` : q(table)),
+  queryItem: (sql: string) => `(${sql}\n) AS "source"`,
+};
+
 /** The FROM item of a relation: a quoted table name, or the custom query as a subquery. */
-export function fromItem(relation: SourceRelation): string {
-  if (relation.kind === 'query') {
-    // A trailing semicolon is common in pasted SQL and breaks the subquery.
-    const sql = relation.sql.trim().replace(/;+\s*$/, '');
-    return `(${sql}\n) AS "source"`;
-  }
-  return relation.schema ? `${q(relation.schema)}.${q(relation.table)}` : q(relation.table);
+function from(relation: SourceRelation): string {
+  return fromItem(postgresRelations, relation);
 }
 
-function columnOf(columns: ColumnSpec[], name: string): ColumnSpec {
-  const column = columns.find((c) => c.name === name);
-  if (!column) {
-    throw new TerminalError(`column "${name}" is not in the source (its columns: ${columns.map((c) => c.name).join(', ')})`);
-  }
-  return column;
-}
-
-function conditionSql(condition: Condition, columns: ColumnSpec[], settings: string[]): string {
-  const column = columnOf(columns, condition.column);
-  const param = (value: string) => {
-    settings.push(value);
-    return `current_setting('dataloader.p${settings.length}')::${column.type}`;
-  };
-  const col = q(column.name);
-  if (condition.kind === 'after') {
-    const value = param(condition.value);
-    const lookback = condition.lookback;
-    if (!lookback) return `${col} > ${value}`;
-    settings.push(lookback.kind === 'amount' ? lookback.amount : String(lookback.kind === 'days' ? lookback.days : lookback.minutes));
-    const amount = `current_setting('dataloader.p${settings.length}')`;
-    switch (lookback.kind) {
-      case 'minutes':
-        return `${col} > ${value} - make_interval(mins => ${amount}::int)`;
-      case 'days':
-        return `${col} > ${value} - ${amount}::int`;
-      case 'amount':
-        return `${col} > ${value} - ${amount}::${amountType(column.type)}`;
-    }
-  }
-  const parts: string[] = [];
-  if (condition.from !== undefined) parts.push(`${col} >= ${param(condition.from)}`);
-  if (condition.to !== undefined) parts.push(`${col} < ${param(condition.to)}`);
-  const range = parts.length ? parts.join(' AND ') : 'true';
-  return condition.withNulls ? `(${range} OR ${col} IS NULL)` : range;
-}
-
-/** SELECT of a read spec's rows, columns in spec order. */
+/** SELECT of a read spec's rows, columns in spec order; its window compiled by the window compiler. */
 export function selectSql(spec: ReadSpec): BoundSql {
   const settings: string[] = [];
-  const where = spec.conditions.map((c) => conditionSql(c, spec.columns, settings));
+  const columns = spec.columns.map((c) => ({ name: c.name, type: c.type, pgType: c.type }));
+  const where = compileWindow(postgresWindowDialect(sessionSettings), spec.conditions, columns, settings, 'the source');
   const list = spec.columns.map((c) => q(c.name)).join(', ');
-  const sql = `SELECT ${list} FROM ${fromItem(spec.relation)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
-  return { sql, settings };
+  return { sql: `SELECT ${list} FROM ${from(spec.relation)}${where === null ? '' : ` WHERE ${where}`}`, settings };
 }
 
 /** Row count and the column's maximum, as one text value. */
 export function signatureSql(spec: SignatureSpec): string {
   const max = spec.column ? `max(${q(spec.column)})::text` : `''`;
-  return `SELECT count(*)::text || '/' || coalesce(${max}, '') AS signature FROM ${fromItem(spec.relation)}`;
+  return `SELECT count(*)::text || '/' || coalesce(${max}, '') AS signature FROM ${from(spec.relation)}`;
 }
 
 /** Zero rows of the relation: its result columns, without reading it. */
 export function describeSql(relation: SourceRelation): string {
-  return `SELECT * FROM ${fromItem(relation)} LIMIT 0`;
+  return `SELECT * FROM ${from(relation)} LIMIT 0`;
 }
 
 /**

@@ -7,11 +7,11 @@
 import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { TerminalError } from '../errors.js';
 import { createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import { assertUniqueColumns, relationError } from './dialect.js';
+import type { ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 import { describeSql, selectSql, signatureSql, TYPE_NAMES_SQL } from './postgres-sql.js';
-import { describeRelation, type ColumnSpec, type SourceRelation } from '../data/spec.js';
-import { type ReadSpec, type SignatureSpec, type SourceConnector, type SourceSession } from './port.js';
 
 /** Runs `work` on a client inside a READ ONLY transaction; the client goes back to the pool (or is destroyed when broken). */
 async function withReadOnly<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -28,13 +28,6 @@ async function withReadOnly<T>(pool: pg.Pool, work: (client: pg.PoolClient) => P
   } finally {
     client.release(broken);
   }
-}
-
-/** Names what went wrong in a relation: a missing table or a broken query is the admin's to fix. */
-function relationError(relation: SourceRelation, action: string, error: unknown): Error {
-  const what = relation.kind === 'query' ? 'the custom query (table_control.query)' : `source table ${describeRelation(relation)}`;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new Error(`${action} ${what} failed: ${reason}`, { cause: error });
 }
 
 async function setSettings(client: pg.ClientBase, settings: string[]): Promise<void> {
@@ -78,13 +71,7 @@ class PostgresSession implements SourceSession {
         fields.map((f) => f.dataTypeModifier),
       ]);
       const columns = fields.map((f, i) => ({ name: f.name, type: rows[i]!.type }));
-      const seen = new Set<string>();
-      for (const column of columns) {
-        if (seen.has(column.name)) {
-          throw new TerminalError(`the ${describeRelation(relation)} returns column "${column.name}" more than once; give each column its own name`);
-        }
-        seen.add(column.name);
-      }
+      assertUniqueColumns(relation, columns);
       return columns;
     });
   }

@@ -35,12 +35,3 @@ export function describeRelation(relation: SourceRelation): string {
   if (relation.kind === 'query') return 'custom query';
   return [relation.catalog, relation.schema, relation.table].filter((p) => p).join('.');
 }
-
-/**
- * The type a lookback amount is cast to: an integer column's own type, so that
- * `col > value - amount` stays an index range scan (bigint - numeric would
- * compare as numeric and could not use the index); numeric otherwise.
- */
-export function amountType(columnType: string): string {
-  return ['smallint', 'integer', 'bigint'].includes(columnType) ? columnType : 'numeric';
-}

@@ -16,8 +16,9 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ColumnSpec, Condition } from '../data/spec.js';
 import { createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
-import { amountType } from '../data/spec.js';
 import type { Queryable } from '../db/pool.js';
+import { compileWindow } from '../window/compile.js';
+import { placeholders, postgresWindowDialect } from '../window/postgres.js';
 import { withTransaction } from '../db/transaction.js';
 import { isSqlState, TerminalError } from '../errors.js';
 import type { BeforeCommit, DestinationSession, Staging, TableRef } from './port.js';
@@ -42,33 +43,10 @@ function stagingPrefix(tag: string): string {
   return `${STAGING_PREFIX}${tag}_`;
 }
 
-/** WHERE clause of conditions against the target's column types, with bound parameters. */
+/** WHERE clause of a window against the target's columns, with bound parameters (the window compiler's PostgreSQL dialect). */
 export function conditionsWhere(conditions: Condition[], types: Map<string, string>, params: unknown[]): string {
-  const parts = conditions.map((condition) => {
-    const type = types.get(condition.column);
-    if (!type) throw new TerminalError(`column "${condition.column}" is not in the destination table`);
-    const col = q(condition.column);
-    const bind = (value: string) => {
-      params.push(value);
-      return `$${params.length}::${type}`;
-    };
-    if (condition.kind === 'after') {
-      const value = bind(condition.value);
-      const lookback = condition.lookback;
-      if (!lookback) return `${col} > ${value}`;
-      params.push(lookback.kind === 'amount' ? lookback.amount : lookback.kind === 'days' ? lookback.days : lookback.minutes);
-      const amount = `$${params.length}`;
-      if (lookback.kind === 'minutes') return `${col} > ${value} - make_interval(mins => ${amount}::int)`;
-      if (lookback.kind === 'days') return `${col} > ${value} - ${amount}::int`;
-      return `${col} > ${value} - ${amount}::${amountType(type)}`;
-    }
-    const range: string[] = [];
-    if (condition.from !== undefined) range.push(`${col} >= ${bind(condition.from)}`);
-    if (condition.to !== undefined) range.push(`${col} < ${bind(condition.to)}`);
-    const text = range.length ? range.join(' AND ') : 'true';
-    return condition.withNulls ? `(${text} OR ${col} IS NULL)` : text;
-  });
-  return parts.length ? parts.join(' AND ') : 'true';
+  const columns = [...types].map(([name, type]) => ({ name, type, pgType: type }));
+  return compileWindow(postgresWindowDialect(placeholders), conditions, columns, params, 'the destination table') ?? 'true';
 }
 
 /** Views and foreign keys that hold on to the table's identity: a rename swap would break them. */
