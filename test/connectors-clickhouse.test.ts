@@ -1,21 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyClickHouseError, clickHouseConfig, clickHouseConnector, clickHouseUrl } from '../shared/connectors/clickhouse.js';
 import {
-  clickHouseDecoders,
+  assertNoExceptionLine,
   clickHouseDialect,
   clickHouseLiteral,
-  literalColumns,
+  copyExpression,
   mapClickHouseType,
-  parseTsvLine,
   quoteClickHouse,
   unwrapClickHouseType,
 } from '../shared/connectors/clickhouse-sql.js';
 import { selectSql, signatureSql } from '../shared/connectors/dialect.js';
-import { rowsToCopy } from '../shared/connectors/dialect-stream.js';
 import type { Condition, SourceRelation } from '../shared/data/spec.js';
 import type { SourceSession } from '../shared/connectors/port.js';
 import { classifyError } from '../shared/errors.js';
@@ -121,26 +118,28 @@ describe('ClickHouse types and rows', () => {
     expect(unwrapClickHouseType('LowCardinality(Nullable(FixedString(2)))')).toBe('FixedString(2)');
   });
 
-  it('parses TabSeparated lines and re-encodes them as COPY text', async () => {
-    const lines = ["1\ta\\tb\\\\c\\'d\\nnew\t\\N\tinf\tUS\\0\\0\t['x','y\\'z']", '2\t\t-0.5\tnan\tDE\t[]'];
-    const sourceTypes = ['UInt64', 'String', 'Nullable(String)', 'Float64', 'FixedString(4)', 'Array(String)'];
-    const rows = Readable.from(lines.map((l) => parseTsvLine(l, literalColumns(sourceTypes))));
-    const decoders = clickHouseDecoders(sourceTypes);
-    expect(await text(rowsToCopy(rows, decoders))).toBe(
-      "1\ta\\tb\\\\c'd\\nnew\t\\N\tInfinity\tUS\t['x','y\\\\'z']\n2\t\t-0.5\tNaN\tDE\t[]\n",
+  it('has the server write COPY text: inf and nan, FixedString padding and composites converted there, the rest as is', () => {
+    const column = (sourceType: string) => ({ name: 'c', type: mapClickHouseType(sourceType), sourceType });
+    expect(copyExpression(column('Nullable(Float64)'))).toBe(
+      "multiIf(isNull(`c`), NULL, isNaN(`c`), 'NaN', isInfinite(`c`), if(`c` > 0, 'Infinity', '-Infinity'), toString(`c`))",
     );
+    expect(copyExpression(column('FixedString(4)'))).toBe("replaceRegexpAll(toString(`c`), '\\x00+$', '')");
+    expect(copyExpression(column('Array(String)'))).toBe('toString(`c`)');
+    expect(copyExpression(column("DateTime('Europe/Berlin')"))).toBe("toTimeZone(`c`, 'UTC')");
+    expect(copyExpression(column('String'))).toBe('`c`');
   });
 
-  it('fails a line that is not a whole row, and a server error written mid-result', () => {
-    expect(() => parseTsvLine('1\t2', [false, false, false])).toThrow('ClickHouse returned a line that is not a row of 3 columns: 1\t2');
+  it('fails on a server error written mid-result, at the start of a line only', () => {
     const midResult = (() => {
       try {
-        parseTsvLine('Code: 241, e.displayText() = DB::Exception: Memory limit exceeded', [false]);
+        assertNoExceptionLine(Buffer.from('1\tx\nCode: 241, e.displayText() = DB::Exception: Memory limit exceeded\n'));
       } catch (error) {
         return error;
       }
     })();
+    expect(midResult).toBeInstanceOf(Error);
     expect(classifyError(classifyClickHouseError(midResult, 'x'))).toBe('transient');
+    expect(() => assertNoExceptionLine(Buffer.from('1\tCode: 241, e.displayText() = DB::Exception: text in a value\n'))).not.toThrow();
   });
 
   it('classifies server errors by code, old and new formats', () => {

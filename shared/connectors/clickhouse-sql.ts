@@ -7,7 +7,6 @@
  * Nullable(...) and LowCardinality(...) are looked through. Types map to
  * PostgreSQL by mapClickHouseType.
  */
-import { TerminalError } from '../errors.js';
 import { assertCount, capPrecision, parseTypeName, type Dialect, type SourceColumn } from './dialect.js';
 import { normalizeInteger } from './dialect-values.js';
 
@@ -171,33 +170,37 @@ const EXCEPTION_LINE = /^Code: \d+[.,] .*DB::Exception/;
 const COMPOSITE = new Set(['array', 'tuple', 'map', 'nested']);
 
 /**
- * Whether each column's TabSeparated field is ClickHouse's literal as is:
- * arrays, tuples and maps are written as quoted literals, not escaped again.
+ * The select-list expression of a column whose TabSeparated text PostgreSQL's
+ * COPY reads back as the value itself: ClickHouse's escapes (`\t`, `\n`,
+ * `\\`, `\'`) and `\N` are COPY's too, so the server's bytes stream into
+ * the destination untouched. What reads differently is converted by the
+ * server: inf and nan spelled PostgreSQL's way, FixedString's zero padding
+ * dropped, arrays, tuples and maps as their text (then escaped like any string).
  */
-export function literalColumns(sourceTypes: string[]): boolean[] {
-  return sourceTypes.map((t) => COMPOSITE.has(parseTypeName(unwrapClickHouseType(t)).base));
-}
-
-/** One TabSeparated line as row values; a line of the wrong width (a server exception mid-result) fails. */
-export function parseTsvLine(line: string, literal: readonly boolean[]): (string | null)[] {
-  // The server's own error text, as is, so its `Code: N` classifies it.
-  if (EXCEPTION_LINE.test(line)) throw new Error(line.slice(0, 2000));
-  const fields = line.split('\t');
-  if (fields.length !== literal.length) {
-    throw new TerminalError(`ClickHouse returned a line that is not a row of ${literal.length} columns: ${line.slice(0, 500)}`);
+export function copyExpression(column: SourceColumn): string {
+  const read = clickHouseDialect.readExpression(column);
+  const { base } = parseTypeName(unwrapClickHouseType(column.sourceType));
+  if (base === 'float32' || base === 'float64') {
+    return `multiIf(isNull(${read}), NULL, isNaN(${read}), 'NaN', isInfinite(${read}), if(${read} > 0, 'Infinity', '-Infinity'), toString(${read}))`;
   }
-  return fields.map((field, i) => (literal[i] ? field : unescapeTsvField(field)));
+  if (base === 'fixedstring') return `replaceRegexpAll(toString(${read}), '\\x00+$', '')`;
+  if (COMPOSITE.has(base)) return `toString(${read})`;
+  return read;
 }
 
-/** Per-column fix-ups of ClickHouse's text for PostgreSQL: inf/nan spelled its way, FixedString's zero padding dropped. */
-export function clickHouseDecoders(sourceTypes: string[]): ((value: unknown) => unknown)[] {
-  return sourceTypes.map((sourceType) => {
-    const { base } = parseTypeName(unwrapClickHouseType(sourceType));
-    if (base === 'float32' || base === 'float64') {
-      const special: Record<string, string> = { inf: 'Infinity', '+inf': 'Infinity', '-inf': '-Infinity', nan: 'NaN', '-nan': 'NaN' };
-      return (value) => special[value as string] ?? value;
-    }
-    if (base === 'fixedstring') return (value) => (value as string).replace(/\0+$/, '');
-    return (value) => value;
-  });
+const CODE = Buffer.from('Code: ');
+
+/**
+ * Fails on a server exception written into the body mid-result: a line that
+ * starts `Code: N. ... DB::Exception`. `lines` holds whole lines only.
+ */
+export function assertNoExceptionLine(lines: Buffer): void {
+  for (let i = lines.indexOf(CODE); i >= 0; i = lines.indexOf(CODE, i + 1)) {
+    if (i > 0 && lines[i - 1] !== 0x0a) continue;
+    const end = lines.indexOf(0x0a, i);
+    const line = lines.subarray(i, end < 0 ? lines.length : end).toString('utf8');
+    // The server's own error text, as is, so its `Code: N` classifies it.
+    if (EXCEPTION_LINE.test(line)) throw new Error(line.slice(0, 2000));
+  }
 }
+
