@@ -14,12 +14,11 @@ import { loadMessageSchema } from '../queue/message.js';
 import type { MessageDisposition } from '../queue/port.js';
 import type { Runtime } from '../runtime.js';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolver.js';
-import type { LoadConfig } from '../strategies/config.js';
 import type { FaultHook, LoadResult } from '../strategies/context.js';
 import { classifyError, describeError } from '../errors.js';
 import { InjectedCrash } from './faults.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
-import { readLoadConfig, runLoadAttempt } from './run-load.js';
+import { readLoadPlan, runLoadAttempt } from './run-load.js';
 
 export interface LoaderDeps {
   secrets: SecretResolver;
@@ -123,11 +122,10 @@ async function loadWithRetries(
   beat: Heartbeat,
 ): Promise<RunOutcome> {
   const { settings, pool, log } = runtime;
-  let config: LoadConfig | undefined;
   const maxAttempts = settings.LOADER_MAX_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
     try {
-      config ??= await readLoadConfig(pool, settings, row);
+      const plan = await readLoadPlan(pool, settings, row);
       const result: LoadResult = await runLoadAttempt(
         {
           control: pool,
@@ -140,15 +138,15 @@ async function loadWithRetries(
           now: deps.now,
           ...(deps.faults ? { faults: deps.faults } : {}),
         },
-        config,
+        plan,
       );
       return {
         status: 'Succeeded',
         message: result.message,
         rowsProcessed: result.rowsProcessed,
         ...(result.watermark !== undefined ? { watermark: result.watermark } : {}),
-        resetLoadFull: config.forceFull,
-        targetSchema: config.target.schema,
+        resetLoadFull: plan.config.forceFull,
+        targetSchema: plan.config.target.schema,
       };
     } catch (error) {
       if (error instanceof InjectedCrash) throw error;

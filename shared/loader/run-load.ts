@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { openSource } from '../connectors/registry.js';
+import type { DbConfigRow } from '../control/rows.js';
 import type { ControlRow } from '../control/status.js';
 import { openDestination } from '../destination/registry.js';
 import type { SecretResolver } from '../secrets/resolver.js';
@@ -26,15 +27,21 @@ export interface LoadAttempt {
   now(): Date;
 }
 
-/** The row's load configuration (terminal error when the row cannot be loaded). */
-export async function readLoadConfig(control: pg.Pool, settings: Settings, row: ControlRow): Promise<LoadConfig> {
-  const destination = await requireDbConfig(control, settings.DESTINATION_DB_CONFIG_KEY, 'the DESTINATION_DB_CONFIG_KEY setting');
-  return parseLoadConfig(row, destination);
+/** What an attempt loads: the row's load configuration and the destination's connection row, read once. */
+export interface LoadPlan {
+  config: LoadConfig;
+  destinationConfig: DbConfigRow;
 }
 
-export async function runLoadAttempt(attempt: LoadAttempt, config: LoadConfig): Promise<LoadResult> {
-  const { control, settings, secrets, row } = attempt;
+/** The row's load plan (terminal error when the row cannot be loaded). Read once per attempt. */
+export async function readLoadPlan(control: pg.Pool, settings: Settings, row: ControlRow): Promise<LoadPlan> {
   const destinationConfig = await requireDbConfig(control, settings.DESTINATION_DB_CONFIG_KEY, 'the DESTINATION_DB_CONFIG_KEY setting');
+  return { config: parseLoadConfig(row, destinationConfig), destinationConfig };
+}
+
+export async function runLoadAttempt(attempt: LoadAttempt, plan: LoadPlan): Promise<LoadResult> {
+  const { control, settings, secrets, row } = attempt;
+  const { config, destinationConfig } = plan;
   const sourceConfig = await requireDbConfig(control, row.db_config_key, `table_control row ${row.config_id}: db_config_key`);
   const parallel = config.partitioning && config.strategy !== 'chunked_backfill' ? settings.PARTITION_READ_CONCURRENCY : 1;
   const source = await openSource(sourceConfig, secrets, parallel + 1);
