@@ -213,6 +213,8 @@ export class DescribedRelations {
 /** A lookback subtracted with DATEADD (SQL Server and Snowflake), or as an amount for numbers. */
 export function dateaddMinus(column: SourceColumn, _kind: ValueKind, value: string, lookback: Lookback): string {
   switch (lookback.kind) {
+    case 'seconds':
+      return `DATEADD(second, -${assertCount(lookback.seconds, 'the lookback in seconds')}, ${value})`;
     case 'minutes':
       return `DATEADD(minute, -${assertCount(lookback.minutes, 'the lookback in minutes')}, ${value})`;
     case 'days':

@@ -116,6 +116,8 @@ export const oracleDialect: Dialect = {
   },
   minus(column, kind, value, lookback) {
     switch (lookback.kind) {
+      case 'seconds':
+        return `${value} - NUMTODSINTERVAL(${assertCount(lookback.seconds, 'the lookback in seconds')}, 'SECOND')`;
       case 'minutes':
         return `${value} - NUMTODSINTERVAL(${assertCount(lookback.minutes, 'the lookback in minutes')}, 'MINUTE')`;
       case 'days':

@@ -8,6 +8,7 @@ import type { ControlRow } from '../control/status.js';
 import type { SourceRelation } from '../connectors/port.js';
 import type { TableRef } from '../destination/port.js';
 import { TerminalError } from '../loader/errors.js';
+import { parseTableLookback, type TableLookback } from './watermark.js';
 
 export const WATERMARK_TYPES = ['timestamp', 'date', 'integer', 'decimal'] as const;
 export type WatermarkType = (typeof WATERMARK_TYPES)[number];
@@ -33,6 +34,8 @@ export interface Watermark {
   type: WatermarkType;
   /** incremental_value: the largest value loaded so far, as text; null before the first load. */
   value: string | null;
+  /** incremental_lookback, parsed; null: the setting's lookback. */
+  lookback: TableLookback | null;
 }
 
 export interface Partitioning {
@@ -116,7 +119,13 @@ export function parseLoadConfig(row: ControlRow, destination: Pick<DbConfigRow, 
   if (!blank(row.incremental_column)) {
     const type = WATERMARK_ALIASES[(row.incremental_type ?? '').trim().toLowerCase()];
     if (!type) fail(`incremental_type "${row.incremental_type ?? ''}" is not one of ${WATERMARK_TYPES.join(', ')}`);
-    config.watermark = { column: row.incremental_column.trim(), type: type!, value: blank(row.incremental_value) ? null : row.incremental_value };
+    let lookback: TableLookback | null = null;
+    if (!blank(row.incremental_lookback)) {
+      const parsed = parseTableLookback(row.incremental_lookback, type!);
+      if ('error' in parsed) fail(`incremental_lookback "${row.incremental_lookback}" ${parsed.error}`);
+      lookback = parsed as TableLookback;
+    }
+    config.watermark = { column: row.incremental_column.trim(), type: type!, value: blank(row.incremental_value) ? null : row.incremental_value, lookback };
   }
   if (strategy === 'incremental' || strategy === 'append_only') {
     if (!config.watermark) fail(`incremental_column is required for load_strategy ${strategy}`);
