@@ -29,6 +29,11 @@ const WATERMARK_ALIASES: Record<string, WatermarkType> = {
   number: 'decimal',
 };
 
+/** An incremental_type as a watermark type (its aliases included); undefined when it is none. */
+export function watermarkTypeOf(incrementalType: string | null | undefined): WatermarkType | undefined {
+  return WATERMARK_ALIASES[(incrementalType ?? '').trim().toLowerCase()];
+}
+
 export interface Watermark {
   column: string;
   type: WatermarkType;
@@ -117,7 +122,7 @@ export function parseLoadConfig(row: ControlRow, destination: Pick<DbConfigRow, 
   };
 
   if (!blank(row.incremental_column)) {
-    const type = WATERMARK_ALIASES[(row.incremental_type ?? '').trim().toLowerCase()];
+    const type = watermarkTypeOf(row.incremental_type);
     if (!type) fail(`incremental_type "${row.incremental_type ?? ''}" is not one of ${WATERMARK_TYPES.join(', ')}`);
     let lookback: TableLookback | null = null;
     if (!blank(row.incremental_lookback)) {

@@ -1,5 +1,6 @@
 /** The tables resource: control.table_control rows. */
 import { bulkEditTables, cloneTable, resetTablesStatus, resetTableStatus, runTableNow, toggleTableActive } from '../tables/actions.js';
+import { withLookbackInForce } from '../tables/lookback.js';
 import { createTable, deleteTableConfig, getTable, listTables, updateTableConfig, type ExpectedVersion } from '../tables/edit.js';
 import { etagOf, parseIfMatch, type ApiTableRow } from '../format.js';
 import { defineOperation, json, type ApiRequest, type ApiResponse } from '../operation.js';
@@ -40,7 +41,10 @@ export const listTablesOperation = defineOperation({
   summary: 'List tables, filtered by status, active, connection, strategy or name, a page at a time',
   query: listTablesQuery,
   responses: { 200: { description: 'One page of rows, in config_id order', schema: tablePage } },
-  run: async ({ runtime }, { query }) => json(200, await listTables(runtime.pool, query)),
+  run: async ({ runtime }, { query }) => {
+    const page = await listTables(runtime.pool, query);
+    return json(200, { ...page, items: page.items.map((row) => withLookbackInForce(row, runtime.settings.INCREMENTAL_LOOKBACK_MINUTES)) });
+  },
 });
 
 export const getTableOperation = defineOperation({
@@ -52,7 +56,8 @@ export const getTableOperation = defineOperation({
   summary: 'Get one table (ETag: its version)',
   params: idParams,
   responses: { 200: { description: 'The row', schema: tableRow } },
-  run: async ({ runtime }, { params }) => rowResponse(200, await getTable(runtime.pool, params.id)),
+  run: async ({ runtime }, { params }) =>
+    rowResponse(200, withLookbackInForce(await getTable(runtime.pool, params.id), runtime.settings.INCREMENTAL_LOOKBACK_MINUTES)),
 });
 
 export const createTableOperation = defineOperation({
