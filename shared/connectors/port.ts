@@ -80,7 +80,7 @@ export interface SourceSession {
    * a row not yet visible to the read commits later with a value above the
    * bound. Optional: without it the lookback alone protects late rows.
    */
-  commitHorizon?(column: ColumnSpec): Promise<CommitHorizon>;
+  commitHorizon?(column: ColumnSpec, options: { marginSeconds: number }): Promise<CommitHorizon>;
   close(): Promise<void>;
 }
 

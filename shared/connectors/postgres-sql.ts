@@ -114,9 +114,6 @@ export const TYPE_NAMES_SQL = `
     JOIN pg_type t ON t.oid = f.oid
    ORDER BY f.n`;
 
-/** Seconds a settled bound keeps below the oldest open transaction's start: clock skew between a writer's stamp and the source's clock. */
-export const CLOCK_SKEW_MARGIN_SECONDS = 5;
-
 /**
  * The oldest transaction still open on the source's database, and the bound it
  * sets for a time watermark (`$1`: the margin in seconds). Counted: client
@@ -126,11 +123,16 @@ export const CLOCK_SKEW_MARGIN_SECONDS = 5;
  * privilege to see other roles' sessions (pg_read_all_stats), their
  * `backend_type`, `state` and `xact_start` read NULL (the database name does
  * not): `hidden` counts them, and a bound is then not exact.
- * The bound is `least(oldest start, now) - margin` in the column's type; a
- * date column keeps the day before (the watermark compares with `>`).
+ * The bound is `least(oldest start, now) - margin` in the column's type, one
+ * step lower still: the watermark compares with `>`, and a row stamped exactly
+ * at the start must stay above it. The step is a microsecond, a second where
+ * the type keeps fewer digits (its cast rounds to the nearest), a day for a date.
  */
 export function commitHorizonSql(columnType: string): string {
-  const bound = columnType === 'date' ? `((least(o.xact_start, s.now) - make_interval(secs => $1::int))::date - 1)` : `(least(o.xact_start, s.now) - make_interval(secs => $1::int))::${columnType}`;
+  const start = `(least(o.xact_start, s.now) - make_interval(secs => $1::int))`;
+  const digits = /\((\d)\)/.exec(columnType)?.[1];
+  const step = digits !== undefined && Number(digits) < 6 ? `interval '1 second'` : `interval '1 microsecond'`;
+  const bound = columnType === 'date' ? `(${start}::date - 1)` : `(${start} - ${step})::${columnType}`;
   return `
   WITH open AS (
     SELECT a.pid, a.xact_start, a.state

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { TerminalError } from '../loader/errors.js';
 import { createDataPool, type ResolvedConnection } from './postgres-connection.js';
-import { CLOCK_SKEW_MARGIN_SECONDS, commitHorizonSql, describeSql, selectSql, signatureSql, TYPE_NAMES_SQL } from './postgres-sql.js';
+import { commitHorizonSql, describeSql, selectSql, signatureSql, TYPE_NAMES_SQL } from './postgres-sql.js';
 import {
   describeRelation,
   type ColumnSpec,
@@ -140,7 +140,7 @@ class PostgresSession implements SourceSession {
     });
   }
 
-  async commitHorizon(column: ColumnSpec): Promise<CommitHorizon> {
+  async commitHorizon(column: ColumnSpec, options: { marginSeconds: number }): Promise<CommitHorizon> {
     if (!/^(timestamp(\(\d\))? with(out)? time zone|date)$/.test(column.type)) {
       return {
         kind: 'unknown',
@@ -149,7 +149,7 @@ class PostgresSession implements SourceSession {
     }
     const { rows } = await this.pool.query<{ hidden: number; pid: number | null; since: string | null; bound: string }>(
       commitHorizonSql(column.type),
-      [CLOCK_SKEW_MARGIN_SECONDS],
+      [options.marginSeconds],
     );
     const row = rows[0]!;
     if (row.hidden > 0) {
@@ -163,7 +163,7 @@ class PostgresSession implements SourceSession {
     return {
       kind: 'bound',
       value: row.bound,
-      basis: `oldest open transaction on the source, less ${CLOCK_SKEW_MARGIN_SECONDS} s`,
+      basis: `oldest open transaction on the source, less ${options.marginSeconds} s`,
       ...(row.pid !== null ? { heldBy: `backend pid ${row.pid}, open since ${row.since}` } : {}),
     };
   }

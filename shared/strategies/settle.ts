@@ -32,7 +32,7 @@ export async function planWatermarkRead(context: LoadContext, columns: ColumnSpe
   const watermark = config.watermark!;
   const column = columns.find((c) => c.name === watermark.column)!;
   const horizon: CommitHorizon = source.commitHorizon
-    ? await source.commitHorizon(column)
+    ? await source.commitHorizon(column, { marginSeconds: settings.WATERMARK_CLOCK_SKEW_SECONDS })
     : { kind: 'unknown', reason: 'this source reports no open transactions; the lookback applies' };
   const lookback = describeLookback(watermark.type, settings.INCREMENTAL_LOOKBACK_MINUTES, watermark.lookback);
   return {
