@@ -9,7 +9,7 @@ import { clickHouseDialect } from '../shared/connectors/clickhouse-sql.js';
 import { MSSQL_COMMIT_HORIZON_SQL, mssqlDialect } from '../shared/connectors/mssql-sql.js';
 import { ORACLE_COMMIT_HORIZON_SQL, oracleDialect } from '../shared/connectors/oracle-sql.js';
 import { commitHorizonSql, selectSql as postgresSelectSql } from '../shared/connectors/postgres-sql.js';
-import type { Condition } from '../shared/connectors/port.js';
+import type { Condition } from '../shared/data/spec.js';
 import { describeLookback, lookbackFor, parseTableLookback } from '../shared/strategies/watermark.js';
 
 const after: Condition = { kind: 'after', column: 'at', value: '2024-01-01 10:00:00', lookback: { kind: 'seconds', seconds: 90 } };

@@ -8,11 +8,12 @@
  */
 import { Readable } from 'node:stream';
 import type * as Mssql from 'mssql';
-import { TerminalError, TransientError } from '../loader/errors.js';
+import { TerminalError, TransientError } from '../errors.js';
 import { assertSelectQuery, DescribedRelations, fromItem, isNaiveTimestamp, noHorizon, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
 import { mapMssqlType, MSSQL_COMMIT_HORIZON_SQL, mssqlDescribeSql, mssqlDialect } from './mssql-sql.js';
-import type { ColumnSpec, CommitHorizon, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { CommitHorizon, ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 
 type Driver = typeof Mssql;
 

@@ -15,7 +15,8 @@
  * without long open writes), the lookback alone protects late rows, and the
  * run's message says so.
  */
-import type { ColumnSpec, CommitHorizon, Condition } from '../connectors/port.js';
+import type { CommitHorizon } from '../connectors/port.js';
+import type { ColumnSpec, Condition } from '../data/spec.js';
 import type { LoadContext } from './context.js';
 import { compareWatermarks, describeLookback, nextWatermark, watermarkCondition } from './watermark.js';
 

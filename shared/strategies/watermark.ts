@@ -19,7 +19,7 @@
  *    The lookback also covers writes that stamp an old value on purpose
  *    (replication applying source times), which no bound can see.
  */
-import type { Condition, Lookback } from '../connectors/port.js';
+import type { Condition, Lookback } from '../data/spec.js';
 import type { Watermark, WatermarkType } from './config.js';
 
 export const INTEGER_LOOKBACK_VALUES = 1000;
