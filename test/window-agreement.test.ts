@@ -45,16 +45,19 @@ const ROWS = Array.from({ length: 240 }, (_, i) => {
 function windows(): [string, Condition[]][] {
   const out: [string, Condition[]][] = [['full and check_and_load: the whole table', []]];
   const watermarks = [
-    { column: 'ts', type: 'timestamp' as const, value: '2024-03-01 12:03:00.071234' },
-    { column: 'day', type: 'date' as const, value: '2024-03-12' },
-    { column: 'n', type: 'integer' as const, value: '500' },
-    { column: 'amount', type: 'decimal' as const, value: '120.5' },
+    { column: 'ts', type: 'timestamp' as const, lookback: null, value: '2024-03-01 12:03:00.071234' },
+    { column: 'day', type: 'date' as const, lookback: null, value: '2024-03-12' },
+    { column: 'n', type: 'integer' as const, lookback: null, value: '500' },
+    { column: 'amount', type: 'decimal' as const, lookback: null, value: '120.5' },
   ];
   for (const watermark of watermarks) {
     for (const minutes of [0, 30, 2 * 1440]) {
       out.push([`incremental and append_only: ${watermark.type} watermark, ${minutes} min lookback`, watermarkCondition(watermark, minutes)]);
     }
   }
+  // A table's own lookback in seconds (incremental_lookback), and in values.
+  out.push(['incremental and append_only: timestamp watermark, 90 s table lookback', watermarkCondition(watermarks[0]!, 10, { seconds: 90 })]);
+  out.push(['incremental and append_only: integer watermark, 25 values table lookback', watermarkCondition(watermarks[2]!, 10, { amount: '25' })]);
   for (const days of [1, 5]) {
     out.push([`rolling: ${days} days on day`, [{ kind: 'range', column: 'day', from: windowStart(new Date(BASE + 20 * 86_400_000), days) }]]);
     out.push([`rolling: ${days} days on ts`, [{ kind: 'range', column: 'ts', from: windowStart(new Date(BASE + 86_400_000), days) }]]);

@@ -39,6 +39,8 @@ export function postgresWindowDialect(bind: Binder): WindowDialect {
     value: (column, text, params) => `${bind(params, text)}::${column.type}`,
     minus(column, value, lookback, params) {
       switch (lookback.kind) {
+        case 'seconds':
+          return `${value} - make_interval(secs => ${bind(params, String(lookback.seconds))}::int)`;
         case 'minutes':
           return `${value} - make_interval(mins => ${bind(params, String(lookback.minutes))}::int)`;
         case 'days':
