@@ -11,7 +11,7 @@ import type { SecretResolver } from '../secrets/resolver.js';
 import type { Settings } from '../settings.js';
 import { parseLoadConfig, type LoadConfig } from '../strategies/config.js';
 import type { FaultHook, LoadResult } from '../strategies/context.js';
-import { STRATEGIES } from '../strategies/index.js';
+import { strategyFor } from '../strategies/index.js';
 import { requireDbConfig } from './dbconfig.js';
 
 export interface LoadAttempt {
@@ -41,7 +41,7 @@ export async function runLoadAttempt(attempt: LoadAttempt, config: LoadConfig): 
   try {
     const destination = await openDestination(destinationConfig, secrets, parallel + 1);
     try {
-      return await STRATEGIES[config.strategy]({
+      return await strategyFor(config)({
         config,
         source,
         destination,

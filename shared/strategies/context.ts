@@ -18,8 +18,8 @@ export interface FaultHook {
   at(step: FaultStep, detail?: { chunk?: number }): void | Promise<void>;
 }
 
-export interface LoadContext {
-  config: LoadConfig;
+export interface LoadContext<C extends LoadConfig = LoadConfig> {
+  config: C;
   source: SourceSession;
   destination: DestinationSession;
   /** The control database (progress and signatures). */
@@ -45,4 +45,5 @@ export interface LoadResult {
   watermark?: string | null;
 }
 
-export type Strategy = (context: LoadContext) => Promise<LoadResult>;
+/** Runs one strategy; `C` is the configuration of the strategies it serves. */
+export type Strategy<C extends LoadConfig = LoadConfig> = (context: LoadContext<C>) => Promise<LoadResult>;

@@ -10,6 +10,7 @@ import type { ColumnSpec, Condition } from '../connectors/port.js';
 import type { Staging } from '../destination/port.js';
 import { TerminalError } from '../loader/errors.js';
 import type { LoadContext } from './context.js';
+import { requireSourceColumns } from './config.js';
 import { splitRange } from './ranges.js';
 
 export interface Staged {
@@ -39,11 +40,7 @@ export async function runLimited(tasks: (() => Promise<void>)[], limit: number):
 export async function describeAndPrepare(context: LoadContext, primaryKey?: string[]): Promise<ColumnSpec[]> {
   const { config, source, destination } = context;
   const columns = await source.describe(config.relation);
-  for (const key of config.primaryKey) {
-    if (!columns.some((c) => c.name === key)) {
-      throw new TerminalError(`table_control row ${config.configId}: primary_key_cols names "${key}", which is not a column of ${config.sourceName}`);
-    }
-  }
+  requireSourceColumns(config, columns);
   await destination.prepareTable(config.target, columns, primaryKey);
   return columns;
 }
