@@ -77,6 +77,7 @@ export const patchTableOperation = defineOperation({
   access: 'admin',
   tag,
   summary: 'Change some fields of a table, based on its version (If-Match or last_modified_at); audited as single_edit',
+  ifMatch: 'recommended',
   params: idParams,
   body: patchTableBody,
   responses: { 200: { description: 'The row after the change', schema: tableRow } },
@@ -94,6 +95,7 @@ export const putTableOperation = defineOperation({
   access: 'admin',
   tag,
   summary: "Replace a table's whole configuration, based on its version; audited as single_edit",
+  ifMatch: 'recommended',
   params: idParams,
   body: putTableBody,
   responses: { 200: { description: 'The row after the change', schema: tableRow } },
@@ -111,6 +113,7 @@ export const deleteTableOperation = defineOperation({
   access: 'admin',
   tag,
   summary: 'Delete a table (an If-Match, when sent, must match); audited as single_edit',
+  ifMatch: 'optional',
   params: idParams,
   responses: { 204: { description: 'Deleted' } },
   run: async ({ runtime, user, request }, { params }) => {

@@ -130,7 +130,12 @@ export const tableHistoryOperation = defineOperation({
   params: idParams,
   query: limitQuery(50),
   responses: rows,
-  run: async ({ runtime }, { params, query }) => json(200, await selectHistoryOfTable(runtime.pool, params.id, query.limit)),
+  run: async ({ runtime }, { params, query }) => {
+    const rows = await selectHistoryOfTable(runtime.pool, params.id, query.limit);
+    // A deleted table keeps its history; an id that never existed has none.
+    if (rows.length === 0 && !(await tableExists(runtime.pool, params.id))) throw notFound(`table ${params.id} not found, and it has no history`);
+    return json(200, rows);
+  },
 });
 
 export const healthOperation = defineOperation({
