@@ -29,6 +29,20 @@ describe('environment secrets', () => {
     expect(resolver.redact('could not reach db.internal:1 as hunter2!')).toBe('could not reach [secret db-host]:1 as [secret db-password]');
   });
 
+  it('redact short and common values only where they stand whole, keeping the message readable', async () => {
+    const resolver = createSecretResolver({
+      keyVaultUrls: {},
+      ttlSeconds: 60,
+      env: { SRC_USER: 'postgres', SRC_PASSWORD: 'data', SRC_DATABASE: 'adls', SRC_HOST: 'p@ss w/rd' },
+    });
+    await resolver.resolveAll('x', { user: 'src-user', password: 'src-password', database: 'src-database', host: 'src-host' });
+    expect(resolver.redact('db_type "adls" is not a supported destination (postgresql); user postgres, password=data; postgres_data kept')).toBe(
+      'db_type "[secret src-database]" is not a supported destination (postgresql); user [secret src-user], password=[secret src-password]; postgres_data kept',
+    );
+    expect(resolver.redact('postgresql://postgres:p%40ss%20w%2Frd@h/metadata')).toBe('postgresql://[secret src-user]:[secret src-host]@h/metadata');
+    expect(resolver.redact('no value here: postgresql, database, adlsgen2')).toBe('no value here: postgresql, database, adlsgen2');
+  });
+
   it('fail a missing secret with its name and where it was looked up, as a terminal error', async () => {
     const resolver = createSecretResolver({ keyVaultUrls: {}, ttlSeconds: 60, env: { SALES_DB_USER: 'u' } });
     const error = await resolver

@@ -76,13 +76,7 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
 
   return {
     resolve,
-    redact: (text) => {
-      let result = text;
-      // Longest first, so a value containing another is replaced whole.
-      const values = [...handedOut.keys()].filter((v) => v.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
-      for (const value of values) result = result.split(value).join(`[secret ${handedOut.get(value)}]`);
-      return result;
-    },
+    redact: (text) => redactWholeValues(text, handedOut),
     resolveAll: async (scope, names) => {
       const entries = await Promise.all(
         Object.entries(names).map(async ([field, secretName]) => [field, await resolve(scope, secretName)] as const),
@@ -90,4 +84,30 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
       return Object.fromEntries(entries);
     },
   };
+}
+
+const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Replaces each secret value where it stands as a whole value: not inside a
+ * longer word or number (the user `postgres` is redacted in `user=postgres`,
+ * not in `postgresql`), so that the message keeps its meaning. Its URL-encoded
+ * form is redacted too. Longest first, so a value containing another is
+ * replaced whole.
+ */
+export function redactWholeValues(text: string, secrets: ReadonlyMap<string, string>): string {
+  const forms: [string, string][] = [];
+  for (const [value, name] of secrets) {
+    if (value.length < MIN_REDACTED_LENGTH) continue;
+    forms.push([value, name]);
+    const encoded = encodeURIComponent(value);
+    if (encoded !== value) forms.push([encoded, name]);
+  }
+  forms.sort((a, b) => b[0].length - a[0].length);
+  let result = text;
+  for (const [value, name] of forms) {
+    const pattern = new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRegExp(value)}(?![\\p{L}\\p{N}_])`, 'gu');
+    result = result.replace(pattern, () => `[secret ${name}]`);
+  }
+  return result;
 }
