@@ -98,6 +98,7 @@ function exportSecrets(key: string, url: string): Record<string, string> {
 function benchRuntime(controlUrl: string, env: Record<string, string> = {}): Runtime {
   return createRuntime({
     settings: parseSettings({
+    SECRETS_FROM_ENVIRONMENT: 'true',
       DATABASE_URL: controlUrl,
       CONTROL_DB_SSL: 'disable',
       DESTINATION_DB_CONFIG_KEY: 'bench-dst',

@@ -340,6 +340,8 @@ var appSettings = {
   // The development principal never acts on Azure.
   DEV_PRINCIPAL: ''
   ALLOW_DEV_PRINCIPAL: 'false'
+  // Secrets come from Key Vault only: a scope missing from KEYVAULT_URLS fails, never reads the app settings.
+  SECRETS_FROM_ENVIRONMENT: 'false'
   LOG_LEVEL: logLevel
 }
 

@@ -103,6 +103,13 @@ export const settingsSchema = z.object({
   DEV_PRINCIPAL: z.string().default(''),
   ALLOW_DEV_PRINCIPAL: flag,
 
+  /**
+   * For local runs only: a db_kv_scope without a vault in KEYVAULT_URLS reads
+   * secret names from the process environment. Off (the default, and in Azure,
+   * where the environment is the app settings), such a scope fails the run.
+   */
+  SECRETS_FROM_ENVIRONMENT: flag,
+
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

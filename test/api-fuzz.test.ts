@@ -152,7 +152,7 @@ describe('fuzzing the API from its OpenAPI document', () => {
   it('answers every bad request with a 4xx in the documented shape, no secret, and the database unchanged', async () => {
     const docResponse = await fetch(`${server.url}/api/openapi.json`);
     expect(docResponse.status).toBe(200);
-    const doc = await docResponse.json();
+    const doc = (await docResponse.json()) as Parameters<typeof probesFor>[0];
     const operations = Object.values(doc.paths as Record<string, object>).reduce((n: number, m) => n + Object.keys(m).length, 0);
     expect(operations).toBeGreaterThanOrEqual(31);
 

@@ -49,6 +49,7 @@ export function loaderDepsFor(runtime: Runtime): LoaderDeps {
       secrets: createSecretResolver({
         keyVaultUrls: runtime.settings.KEYVAULT_URLS,
         ttlSeconds: runtime.settings.SECRET_CACHE_TTL_SECONDS,
+        envFallback: runtime.settings.SECRETS_FROM_ENVIRONMENT,
       }),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       random: Math.random,

@@ -1,11 +1,12 @@
 /**
  * Resolves the secret names held in table_control_dbconfig.db_config_value.
  * The vault is chosen by the row's db_kv_scope through the KEYVAULT_URLS
- * setting; a scope with no vault reads the environment. Values are cached for
+ * setting; a scope with no vault reads the environment only when allowed
+ * (SECRETS_FROM_ENVIRONMENT, local hosts), and fails the run otherwise. Values are cached for
  * SECRET_CACHE_TTL_SECONDS and never logged or put in an error message.
  */
 import { envSecretSource } from './env.js';
-import { MissingSecretError } from './errors.js';
+import { MissingSecretError, UnknownVaultScopeError } from './errors.js';
 import { createKeyVaultClient, keyVaultSecretSource, type KeyVaultClient } from './keyvault.js';
 import type { SecretSource } from './source.js';
 
@@ -26,6 +27,11 @@ export interface SecretResolverOptions {
   /** db_kv_scope -> vault URL (the KEYVAULT_URLS setting). */
   keyVaultUrls: Record<string, string>;
   ttlSeconds: number;
+  /**
+   * Whether a scope without a vault reads the environment (SECRETS_FROM_ENVIRONMENT,
+   * set by the local host). Without it such a scope fails terminally, naming it.
+   */
+  envFallback: boolean;
   env?: NodeJS.ProcessEnv;
   /** Builds a vault client (tests inject one). */
   createClient?: (vaultUrl: string) => Promise<KeyVaultClient>;
@@ -51,7 +57,7 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
 
   const sourceFor = (scope: string | null): Promise<SecretSource> => {
     const url = scope === null ? undefined : options.keyVaultUrls[scope];
-    if (!url) return Promise.resolve(env);
+    if (!url) return options.envFallback ? Promise.resolve(env) : Promise.reject(new UnknownVaultScopeError(scope));
     let source = vaults.get(url);
     if (!source) {
       source = createClient(url).then((client) => keyVaultSecretSource(url, client));
