@@ -202,6 +202,8 @@ async function startAsPostgresUser(options: EmbeddedOptions): Promise<EmbeddedSe
       await exec('useradd', ['-g', USER, USER]);
       return { uid: Number(await exec('id', ['-u', USER])), gid: Number(await exec('id', ['-g', USER])) };
     });
+  // A data folder root itself cannot create is reported as such, not moved.
+  await mkdir(options.dataDir, { recursive: true });
   const binReachable = await reachable(binaries.postgres, ids.uid, ids.gid);
   const dataReachable = await reachable(options.dataDir, ids.uid, ids.gid);
   if (binReachable && dataReachable) return undefined;
