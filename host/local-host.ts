@@ -84,6 +84,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       embedded = await startEmbeddedPostgres({
         dataDir: options.dataDir ?? join(projectRoot(), '.data', 'postgres'),
         persistent: true,
+        notice: (line) => log.info(line),
         port: (await portIsFree(wanted)) ? wanted : await freePort(),
       });
       const server = embedded;

@@ -79,6 +79,7 @@ export function parsePrincipal(header: (name: string) => string | null): Princip
   const chosen = name && name.trim() !== '' ? name : app ? `app:${app.trim()}` : undefined;
   if (!chosen) throw unauthorized('x-ms-client-principal: no user name, app id or object id claim; sign in again');
   // PostgreSQL text cannot hold NUL, and a control character has no place in an audit name.
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(chosen) || /[\ud800-\udfff]/u.test(chosen)) {
     throw unauthorized('x-ms-client-principal: the caller name contains control characters or invalid Unicode; sign in with a valid account');
   }

@@ -24,7 +24,7 @@ function bodyText(body: unknown): string {
     text = String(body);
   }
   // PostgreSQL text holds no NUL; a lone surrogate would not round-trip.
-  return text.slice(0, MAX_BODY).replace(/\u0000/g, '\\u0000').replace(/[\ud800-\udfff]/gu, '\ufffd');
+  return text.slice(0, MAX_BODY).replaceAll('\u0000', '\\u0000').replace(/[\ud800-\udfff]/gu, '\ufffd');
 }
 
 /** Keeps a message once (a redelivery of the same message id changes nothing); true when it is new. */

@@ -25,6 +25,8 @@ export interface EmbeddedOptions {
   persistent: boolean;
   port?: number;
   log?: (line: string) => void;
+  /** Told where the data lives when it cannot stay in dataDir. */
+  notice?: (line: string) => void;
 }
 
 const USER = 'postgres';
@@ -221,7 +223,7 @@ async function startAsPostgresUser(options: EmbeddedOptions): Promise<EmbeddedSe
     const parent = join('/var/tmp', `dataloader-${createHash('sha256').update(resolve(options.dataDir)).digest('hex').slice(0, 16)}`);
     await mkdir(parent, { recursive: true, mode: 0o755 });
     dataDir = join(parent, 'postgres');
-    log(`the postgres user cannot reach ${options.dataDir}; the data lives in ${dataDir}`);
+    (options.notice ?? log)(`the postgres user cannot reach ${options.dataDir}; the data lives in ${dataDir}`);
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await chown(dataDir, ids.uid, ids.gid);
