@@ -1,4 +1,4 @@
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 
 /** A db_kv_scope with no vault, where the environment may not stand in. Names the scope and the fix. */
 export class UnknownVaultScopeError extends TerminalError {

@@ -3,7 +3,7 @@
  * SecretSource. A missing secret (HTTP 404) is `undefined`; throttling, server
  * and network errors are transient (retried); anything else (403) is terminal.
  */
-import { TransientError } from '../loader/errors.js';
+import { TransientError } from '../errors.js';
 import type { SecretSource } from './source.js';
 
 /**

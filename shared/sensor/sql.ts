@@ -4,6 +4,7 @@
  * read due rows, count in-flight loads, set first load times and keep the
  * outbox.
  */
+import { sqlLiteral } from '../control/rows.js';
 import type { Queryable } from '../db/pool.js';
 import type { LoadMessage } from '../queue/message.js';
 import type { ConfigFields } from '../strategies/config.js';
@@ -67,13 +68,13 @@ export async function selectDueRows(db: Queryable, now: Date, cursor: DueCursor,
     `SELECT config_id, xmin::text AS row_version, db_config_key, source_table_catalog, source_table_schema,
             source_table_name, query, destination_table_schema, destination_table_name,
             encode(control_key, 'hex') AS control_key_hex, load_strategy, load_full, load_cron,
-            incremental_column, incremental_type, incremental_value, primary_key_cols, rolling_column, rolling_days,
+            incremental_column, incremental_type, incremental_value, incremental_lookback, primary_key_cols, rolling_column, rolling_days,
             partition_column, lower_bound, upper_bound, num_partitions,
             next_load_date_time, next_load_date_time::text AS due_text
        FROM control.table_control
       WHERE is_active = true
         AND next_load_date_time <= $1
-        AND (last_status IS NULL OR last_status NOT IN ('Queued', 'In Progress'))
+        AND (last_status IS NULL OR last_status NOT IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')}))
         AND next_load_date_time >= $2::timestamp
         AND config_id <> ALL($3::bigint[])
       ORDER BY next_load_date_time
@@ -100,7 +101,7 @@ export async function countInFlight(db: Queryable, keys: string[]): Promise<Map<
   const { rows } = await db.query<{ db_config_key: string; in_flight: number }>(
     `SELECT db_config_key, count(*)::int AS in_flight
        FROM control.table_control
-      WHERE last_status IN ('Queued', 'In Progress')
+      WHERE last_status IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')})
         AND db_config_key = ANY($1::text[])
       GROUP BY db_config_key`,
     [keys],
@@ -127,7 +128,7 @@ export async function selectUnscheduledRows(db: Queryable, afterConfigId: number
         AND next_load_date_time IS NULL
         AND load_cron IS NOT NULL
         AND config_id > $1
-        AND (last_status IS DISTINCT FROM 'Failed' OR last_modified_at > last_status_date_time)
+        AND (last_status IS DISTINCT FROM ${sqlLiteral('Failed')} OR last_modified_at > last_status_date_time)
       ORDER BY config_id
       LIMIT $2`,
     [afterConfigId, limit],

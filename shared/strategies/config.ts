@@ -6,10 +6,11 @@
  * writes them as the row's Failed message, the loader fails the run with them.
  */
 import { LOAD_STRATEGIES, type DbConfigRow, type LoadStrategy, type TableControlRow } from '../control/rows.js';
-import type { ColumnSpec, SourceRelation } from '../connectors/port.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
 import type { TableRef } from '../destination/port.js';
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 import { boundsProblem } from './ranges.js';
+import { parseTableLookback, type TableLookback } from './watermark.js';
 
 export const WATERMARK_TYPES = ['timestamp', 'date', 'integer', 'decimal'] as const;
 export type WatermarkType = (typeof WATERMARK_TYPES)[number];
@@ -30,11 +31,18 @@ const WATERMARK_ALIASES: Record<string, WatermarkType> = {
   number: 'decimal',
 };
 
+/** An incremental_type as a watermark type (its aliases included); undefined when it is none. */
+export function watermarkTypeOf(incrementalType: string | null | undefined): WatermarkType | undefined {
+  return WATERMARK_ALIASES[(incrementalType ?? '').trim().toLowerCase()];
+}
+
 export interface Watermark {
   column: string;
   type: WatermarkType;
   /** incremental_value: the largest value loaded so far, as text; null before the first load. */
   value: string | null;
+  /** incremental_lookback, parsed; null: the setting's lookback. */
+  lookback: TableLookback | null;
 }
 
 export interface Partitioning {
@@ -97,7 +105,10 @@ export type ConfigFields = Pick<
   | 'lower_bound'
   | 'upper_bound'
   | 'primary_key_cols'
->;
+> & {
+  /** incremental_lookback (migration 007); absent on rows read without it. */
+  incremental_lookback?: string | null;
+};
 
 const TRUTHY = new Set(['y', 'yes', 'true', '1']);
 
@@ -188,10 +199,22 @@ export function checkLoadConfig(row: ConfigFields, options: CheckOptions = {}): 
 
   let watermark: Watermark | undefined;
   if (!blank(row.incremental_column)) {
-    const type = WATERMARK_ALIASES[(row.incremental_type ?? '').trim().toLowerCase()];
-    if (type) watermark = { column: row.incremental_column.trim(), type, value: blank(row.incremental_value) ? null : row.incremental_value };
+    const type = watermarkTypeOf(row.incremental_type);
+    let lookback: TableLookback | null = null;
+    if (type && !blank(row.incremental_lookback)) {
+      const parsed = parseTableLookback(row.incremental_lookback, type);
+      if ('error' in parsed) problems.push({ field: 'incremental_lookback', message: parsed.error });
+      else lookback = parsed;
+    }
+    if (type) watermark = { column: row.incremental_column.trim(), type, value: blank(row.incremental_value) ? null : row.incremental_value, lookback };
     else if (blank(row.incremental_type)) need('incremental_type', `when incremental_column is set (${WHAT.incremental_type})`);
     else problems.push({ field: 'incremental_type', message: `${JSON.stringify(row.incremental_type)} is unknown: use ${WHAT.incremental_type}` });
+  }
+  if (!blank(row.incremental_lookback) && !watermarkTypeOf(row.incremental_type) && !problems.some((p) => p.field === 'incremental_type')) {
+    problems.push({
+      field: 'incremental_lookback',
+      message: 'needs incremental_type: an interval for timestamp and date watermarks, an amount for integer and decimal ones',
+    });
   }
   for (const field of ['rolling_days', 'num_partitions'] as const) {
     const value = row[field];

@@ -7,21 +7,21 @@ import type { ConfigOf } from './config.js';
 import type { Strategy } from './context.js';
 import { loadFull } from './full.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';
-import { nextWatermark, watermarkCondition } from './watermark.js';
+import { planWatermarkRead } from './settle.js';
 
 export const loadIncremental: Strategy<ConfigOf<'incremental'>> = async (context) => {
   const { config } = context;
   if (config.forceFull) return loadFull(context);
   const { watermark } = config;
   const columns = await describeAndPrepare(context, config.primaryKey);
-  const conditions = watermarkCondition(watermark, context.settings.INCREMENTAL_LOOKBACK_MINUTES);
+  const { conditions, settle } = await planWatermarkRead(context, columns);
   const staged = await stageRows(context, columns, conditions, { forReplace: false });
   const loadedMax = await staged.staging.maxValue(watermark.column);
   await commitStaged(context, staged, (staging) => staging.merge(config.primaryKey, beforeCommit(context)));
-  const next = nextWatermark(watermark.type, watermark.value, loadedMax);
+  const { watermark: next, note } = settle(loadedMax);
   return {
     rowsProcessed: staged.rows,
-    message: `incremental: ${staged.rows} rows ${watermark.value === null ? 'from the start' : `past ${watermark.value} (with lookback)`} merged on (${config.primaryKey.join(', ')}); watermark ${next ?? 'unset'}`,
+    message: `incremental: ${staged.rows} rows ${watermark.value === null ? 'from the start' : `past ${watermark.value}`} merged on (${config.primaryKey.join(', ')}); watermark ${next ?? 'unset'} (${note})`,
     watermark: next,
   };
 };

@@ -38,6 +38,7 @@ export const tableFields = {
   incremental_column: name().nullable(),
   incremental_type: z.enum(WATERMARK_TYPES).nullable(),
   incremental_value: text(255).nullable(),
+  incremental_lookback: text(64).nullable(),
   rolling_column: name().nullable(),
   rolling_days: z.number().int().positive().max(36_500).nullable(),
   num_partitions: z.number().int().positive().max(10_000).nullable(),
