@@ -87,7 +87,7 @@ export interface paths {
         put?: never;
         /**
          * What a bulk edit with this body would change, row by row and field by field, and what it would refuse; changes nothing
-         * @description Requires the role DataLoader.Reader or DataLoader.Admin.
+         * @description Requires the role DataLoader.Admin.
          */
         post: operations["tables-bulk-edit-preview"];
         delete?: never;
@@ -292,7 +292,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Failed loads, most recent first
+         * Failed loads, most recent first (all of them, or the latest `limit`)
          * @description Requires the role DataLoader.Reader or DataLoader.Admin.
          */
         get: operations["views-failed"];
@@ -2718,7 +2718,9 @@ export interface operations {
     };
     "views-failed": {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -11,12 +11,13 @@ function TableLink({ row }: { row: Row }) {
 
 export function Overview() {
   const counts = useLoad(() => ok(api.GET('/views/status-counts')), [], 5000);
-  const failed = useLoad(() => ok(api.GET('/views/failed')), [], 5000);
+  const failed = useLoad(() => ok(api.GET('/views/failed', { params: { query: { limit: 50 } } })), [], 5000);
   const queued = useLoad(() => ok(api.GET('/views/long-queued', { params: { query: {} } })), [], 15000);
   const running = useLoad(() => ok(api.GET('/views/long-running', { params: { query: {} } })), [], 15000);
   const fresh = useLoad(() => ok(api.GET('/views/freshness', { params: { query: { limit: 20 } } })), [], 15000);
   const hourly = useLoad(() => ok(api.GET('/views/loads-per-hour', { params: { query: { hours: 24 } } })), [], 30000);
 
+  const failedCount = counts.data?.find((r) => r.last_status === 'Failed')?.count;
   const byStatus = new Map((counts.data ?? []).map((r) => [r.last_status ?? null, Number(r.count)]));
   const hours = (hourly.data ?? []) as { hour: string; loads: number; succeeded: number; failed: number; rows: number }[];
   return (
@@ -34,7 +35,7 @@ export function Overview() {
         ))}
       </ul>
 
-      <Section title={`Failures${failed.data ? ` (${failed.data.length})` : ''}`} id="failures">
+      <Section title={`Failures${failedCount !== undefined ? ` (${String(failedCount)})` : ''}`} id="failures">
         {failed.data && failed.data.length === 0 && <p class="muted">No table is failing.</p>}
         {failed.data && failed.data.length > 0 && (
           <table class="grid">
@@ -46,7 +47,7 @@ export function Overview() {
               </tr>
             </thead>
             <tbody>
-              {failed.data.slice(0, 50).map((r) => (
+              {failed.data.map((r) => (
                 <tr>
                   <td>
                     <TableLink row={r} />

@@ -93,16 +93,19 @@ export async function selectLoadsPerHour(db: Queryable, hours: number): Promise<
     `WITH hours AS (
        SELECT generate_series(date_trunc('hour', CURRENT_TIMESTAMP::timestamp) - make_interval(hours => $1 - 1),
                               date_trunc('hour', CURRENT_TIMESTAMP::timestamp), interval '1 hour') AS hour
+     ), runs AS (
+       SELECT date_trunc('hour', h.load_end_time) AS hour,
+              count(*)::int AS loads,
+              count(*) FILTER (WHERE h.load_status = 'Succeeded')::int AS succeeded,
+              count(*) FILTER (WHERE h.load_status = 'Failed')::int AS failed,
+              COALESCE(sum(h.rows_processed), 0) AS rows
+         FROM control.historical_metadata h
+        WHERE h.load_end_time >= date_trunc('hour', CURRENT_TIMESTAMP::timestamp) - make_interval(hours => $1 - 1)
+        GROUP BY 1
      )
-     SELECT hours.hour,
-            count(h.id)::int AS loads,
-            count(h.id) FILTER (WHERE h.load_status = 'Succeeded')::int AS succeeded,
-            count(h.id) FILTER (WHERE h.load_status = 'Failed')::int AS failed,
-            COALESCE(sum(h.rows_processed), 0)::text AS rows
-       FROM hours
-       LEFT JOIN control.historical_metadata h
-         ON h.load_end_time >= hours.hour AND h.load_end_time < hours.hour + interval '1 hour'
-      GROUP BY hours.hour
+     SELECT hours.hour, COALESCE(runs.loads, 0) AS loads, COALESCE(runs.succeeded, 0) AS succeeded,
+            COALESCE(runs.failed, 0) AS failed, COALESCE(runs.rows, 0)::text AS rows
+       FROM hours LEFT JOIN runs ON runs.hour = hours.hour
       ORDER BY hours.hour`,
     [hours],
   );

@@ -135,7 +135,7 @@ export const bulkEditPreviewOperation = defineOperation({
   name: 'tables-bulk-edit-preview',
   method: 'POST',
   route: 'tables/bulk-edit/preview',
-  access: 'reader',
+  access: 'admin',
   tag,
   summary: 'What a bulk edit with this body would change, row by row and field by field, and what it would refuse; changes nothing',
   body: bulkEditBody,

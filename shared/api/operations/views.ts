@@ -39,9 +39,10 @@ export const failedViewOperation = defineOperation({
   route: 'views/failed',
   access: 'reader',
   tag,
-  summary: 'Failed loads, most recent first',
+  summary: 'Failed loads, most recent first (all of them, or the latest `limit`)',
+  query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100_000).optional() }),
   responses: rows,
-  run: async ({ runtime }) => json(200, asJson(await selectFailedLoads(runtime.pool))),
+  run: async ({ runtime }, { query }) => json(200, asJson(await selectFailedLoads(runtime.pool, query.limit))),
 });
 
 export const longQueuedViewOperation = defineOperation({
