@@ -160,6 +160,9 @@ param backfillTimeBudgetSeconds int = 600
 @description('Minutes re-read behind a timestamp watermark, for late commits.')
 param incrementalLookbackMinutes int = 10
 
+@description('Seconds a settled watermark keeps below the oldest open source transaction, for clock skew.')
+param watermarkClockSkewSeconds int = 5
+
 // ---------------------------------------------------------------- admin API and logs
 
 @description('App role of readers of the admin API.')
@@ -334,6 +337,7 @@ var appSettings = {
   PARTITION_READ_CONCURRENCY: string(partitionReadConcurrency)
   BACKFILL_TIME_BUDGET_SECONDS: string(backfillTimeBudgetSeconds)
   INCREMENTAL_LOOKBACK_MINUTES: string(incrementalLookbackMinutes)
+  WATERMARK_CLOCK_SKEW_SECONDS: string(watermarkClockSkewSeconds)
   API_READER_ROLE: apiReaderRole
   API_ADMIN_ROLE: apiAdminRole
   API_PROMOTER_ROLE: apiPromoterRole

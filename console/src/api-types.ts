@@ -662,6 +662,9 @@ export interface components {
             last_run_id: string | null;
             last_heartbeat_at: string | null;
             last_queued_at: string | null;
+            incremental_lookback: string | null;
+            /** @description Read views: the lookback loads of this row use (its incremental_lookback, else the setting), and where it comes from */
+            incremental_lookback_in_force?: string | null;
         };
         TableCreate: {
             is_active?: boolean;
@@ -679,6 +682,7 @@ export interface components {
             incremental_column?: string | null;
             incremental_type?: ("timestamp" | "date" | "integer" | "decimal") | null;
             incremental_value?: string | null;
+            incremental_lookback?: string | null;
             rolling_column?: string | null;
             rolling_days?: number | null;
             num_partitions?: number | null;
@@ -703,6 +707,7 @@ export interface components {
             incremental_column?: string | null;
             incremental_type?: ("timestamp" | "date" | "integer" | "decimal") | null;
             incremental_value?: string | null;
+            incremental_lookback?: string | null;
             rolling_column?: string | null;
             rolling_days?: number | null;
             num_partitions?: number | null;
@@ -743,6 +748,7 @@ export interface components {
                 incremental_column?: string | null;
                 incremental_type?: ("timestamp" | "date" | "integer" | "decimal") | null;
                 incremental_value?: string | null;
+                incremental_lookback?: string | null;
                 rolling_column?: string | null;
                 rolling_days?: number | null;
                 num_partitions?: number | null;

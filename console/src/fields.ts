@@ -29,6 +29,7 @@ export const FIELDS: FieldSpec[] = [
   { name: 'incremental_column', kind: 'text' },
   { name: 'incremental_type', kind: 'choice', choices: ['timestamp', 'date', 'integer', 'decimal'] },
   { name: 'incremental_value', kind: 'text', hint: 'the watermark; change it to reload from a point' },
+  { name: 'incremental_lookback', kind: 'text', hint: 'overlap re-read before the watermark (empty: the default)' },
   { name: 'rolling_column', kind: 'text' },
   { name: 'rolling_days', kind: 'number' },
   { name: 'num_partitions', kind: 'number' },
