@@ -85,6 +85,19 @@ export const tableFilter = z
   .refine((f) => Object.keys(f).length > 0, 'give at least one filter (an edit of every row must name a filter)');
 export type TableFilter = z.output<typeof tableFilter>;
 
+/** The columns GET /tables sorts on (then config_id; empty values last). */
+export const TABLE_SORTS = [
+  'config_id',
+  'source_table_name',
+  'destination_table_name',
+  'db_config_key',
+  'load_strategy',
+  'last_status',
+  'last_load_date_time',
+  'next_load_date_time',
+  'last_modified_at',
+] as const;
+
 /** GET /tables query string. `status=none` finds rows never run or reset; `name` searches source and destination table names. */
 export const listTablesQuery = z.strictObject({
   status: z.enum([...LOAD_STATUSES, 'none']).optional(),
@@ -94,6 +107,8 @@ export const listTablesQuery = z.strictObject({
   name: text(255).optional(),
   limit: queryLimit(100, 1000),
   offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  sort: z.enum(TABLE_SORTS).default('config_id'),
+  order: z.enum(['asc', 'desc']).default('asc'),
 });
 export type ListTablesQuery = z.output<typeof listTablesQuery>;
 
