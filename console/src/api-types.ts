@@ -241,7 +241,11 @@ export interface paths {
         delete: operations["connections-delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some fields of a connection (db_config_value merged key by key; null removes an optional key), based on its version when given; audited as single_edit
+         * @description Requires the role DataLoader.Admin.
+         */
+        patch: operations["connections-patch"];
         trace?: never;
     };
     "/connections/{key}/history": {
@@ -252,7 +256,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One connection's changes (table_control_dbconfig_history), newest first
+         * One connection's changes (table_control_dbconfig_history), newest first; secret names only, never values
          * @description Requires the role DataLoader.Reader or DataLoader.Admin.
          */
         get: operations["connections-history"];
@@ -814,9 +818,6 @@ export interface components {
             create_user: string | null;
             last_modified_user: string | null;
         };
-        ViewRows: {
-            [key: string]: unknown;
-        }[];
         ConnectionPut: {
             db_config_value: components["schemas"]["DbConfigValue"];
             /** @enum {string} */
@@ -840,6 +841,30 @@ export interface components {
             warehouse?: string;
             role?: string;
         };
+        ConnectionPatch: {
+            db_config_value?: {
+                host?: string;
+                port?: string;
+                database?: string;
+                user?: string;
+                password?: string | null;
+                private_key?: string | null;
+                sslmode?: (("disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full") | string) | null;
+                trust_server_certificate?: string | null;
+                private_key_passphrase?: string | null;
+                schema?: string | null;
+                warehouse?: string | null;
+                role?: string | null;
+            };
+            /** @enum {string} */
+            db_type?: "mssql" | "oracle" | "postgresql" | "snowflake" | "snowflake_pem" | "clickhouse";
+            db_kv_scope?: string;
+            default_target_schema?: string | null;
+            last_modified_at?: string | null;
+        };
+        ViewRows: {
+            [key: string]: unknown;
+        }[];
         Freshness: {
             tables: number;
             stale: number;
@@ -966,6 +991,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -1055,6 +1089,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1156,6 +1199,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -1188,7 +1240,10 @@ export interface operations {
     "tables-put": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the row as last read (`"<last_modified_at>"`, weak `W/` accepted), or `*` for any version. A change based on another version is refused with 409; a value that is not an ETag of this API with 400. Without it (and without last_modified_at in the body) the change is refused with 428. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1254,6 +1309,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -1286,7 +1350,10 @@ export interface operations {
     "tables-delete": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the row as last read (`"<last_modified_at>"`, weak `W/` accepted), or `*` for any version. A change based on another version is refused with 409; a value that is not an ETag of this API with 400. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1346,6 +1413,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -1378,7 +1454,10 @@ export interface operations {
     "tables-patch": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the row as last read (`"<last_modified_at>"`, weak `W/` accepted), or `*` for any version. A change based on another version is refused with 409; a value that is not an ETag of this API with 400. Without it (and without last_modified_at in the body) the change is refused with 428. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1437,6 +1516,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1540,6 +1628,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -1629,6 +1726,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1734,6 +1840,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -1821,6 +1936,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1917,6 +2041,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2022,6 +2155,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -2116,6 +2258,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -2201,6 +2352,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2302,6 +2462,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -2334,7 +2503,10 @@ export interface operations {
     "connections-put": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the row as last read (`"<last_modified_at>"`, weak `W/` accepted), or `*` for any version. A change based on another version is refused with 409; a value that is not an ETag of this API with 400. */
+                "If-Match"?: string;
+            };
             path: {
                 key: string;
             };
@@ -2402,6 +2574,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2496,6 +2677,125 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description The version the change is based on is missing (If-Match or last_modified_at) */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description Unexpected error; the body carries a correlation id to quote */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description The control database is busy or unreachable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+        };
+    };
+    "connections-patch": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the row as last read (`"<last_modified_at>"`, weak `W/` accepted), or `*` for any version. A change based on another version is refused with 409; a value that is not an ETag of this API with 400. */
+                "If-Match"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionPatch"];
+            };
+        };
+        responses: {
+            /** @description The connection after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description Invalid input: every field at fault, with the reason; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description No principal (sign in through App Service authentication) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description The principal lacks the role this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2599,6 +2899,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -2686,6 +2995,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2787,6 +3105,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -2881,6 +3208,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -2968,6 +3304,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3070,6 +3415,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -3164,6 +3518,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -3249,6 +3612,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3350,6 +3722,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -3437,6 +3818,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3542,6 +3932,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -3631,6 +4030,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3734,6 +4142,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -3823,6 +4240,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3926,6 +4352,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -4009,6 +4444,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4104,6 +4548,15 @@ export interface operations {
                     "application/json": components["schemas"]["Errors"];
                 };
             };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
             /** @description The version the change is based on is missing (If-Match or last_modified_at) */
             428: {
                 headers: {
@@ -4189,6 +4642,15 @@ export interface operations {
             };
             /** @description Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Errors"];
+                };
+            };
+            /** @description A write whose body is not sent as application/json; nothing was changed */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
