@@ -1,24 +1,35 @@
 /**
  * Opens the destination named by the DESTINATION_DB_CONFIG_KEY setting (a
- * table_control_dbconfig row, its secrets resolved like a source's).
+ * table_control_dbconfig row, its secrets resolved like a source's), by its
+ * db_type: postgresql, adls or databricks.
  */
 import { resolveConnection } from '../connectors/registry.js';
 import type { DbConfigRow } from '../control/rows.js';
 import { TerminalError } from '../loader/errors.js';
 import type { SecretResolver } from '../secrets/resolver.js';
+import { ADLS_SECRETS, openAdlsDestination } from './adls.js';
+import { DATABRICKS_SECRETS, openDatabricksDestination, type DatabricksOptions } from './databricks/session.js';
 import { openPostgresDestination } from './postgres.js';
 import type { DestinationSession } from './port.js';
+
+export const DESTINATION_TYPES = ['postgresql', 'adls', 'databricks'] as const;
 
 export async function openDestination(
   dbConfig: DbConfigRow,
   secrets: SecretResolver,
   maxConnections: number,
+  databricks: DatabricksOptions = { stagingRetentionDays: 0 },
 ): Promise<DestinationSession> {
   const type = dbConfig.db_type.toLowerCase();
+  const label = `destination table_control_dbconfig "${dbConfig.db_config_key}"`;
+  if (type === 'adls') {
+    return openAdlsDestination(await resolveConnection(dbConfig, secrets, ADLS_SECRETS), label);
+  }
+  if (type === 'databricks') {
+    return openDatabricksDestination(await resolveConnection(dbConfig, secrets, DATABRICKS_SECRETS), label, databricks);
+  }
   if (type !== 'postgresql' && type !== 'postgres') {
-    throw new TerminalError(
-      `destination table_control_dbconfig "${dbConfig.db_config_key}": db_type "${dbConfig.db_type}" is not a supported destination (postgresql)`,
-    );
+    throw new TerminalError(`${label}: db_type "${dbConfig.db_type}" is not a supported destination (${DESTINATION_TYPES.join(', ')})`);
   }
   const connection = await resolveConnection(dbConfig, secrets, {
     required: ['host', 'database', 'user', 'password'],

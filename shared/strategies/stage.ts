@@ -60,7 +60,14 @@ export async function stageRows(
 ): Promise<Staged> {
   const { config, source, destination } = context;
   await destination.dropLeftoverStaging(config.target, String(config.configId));
-  const staging = await destination.createStaging(config.target, columns, { forReplace: options.forReplace, tag: String(config.configId) });
+  const staging = await destination.createStaging(config.target, columns, {
+    forReplace: options.forReplace,
+    tag: String(config.configId),
+    runId: context.runId,
+    ...(options.chunk === undefined ? {} : { chunk: options.chunk }),
+    strategy: config.strategy,
+    now: context.now(),
+  });
   try {
     const partitioning = options.partitioned === false ? undefined : config.partitioning;
     const reads: Condition[][] = partitioning
