@@ -16,6 +16,8 @@ import type { Writable } from 'node:stream';
 import type { ColumnSpec, Condition } from '../connectors/port.js';
 
 export interface TableRef {
+  /** Databricks: the Unity Catalog catalog (unset: the connection's); PostgreSQL ignores it. */
+  catalog?: string | null;
   schema: string;
   table: string;
 }
@@ -44,6 +46,8 @@ export interface StagingOptions {
   /** The run (one folder per run and backfill chunk in the lakehouse). */
   runId: string;
   chunk?: number;
+  /** The conditions the rows are read with (recorded in a lakehouse manifest). */
+  read?: Condition[];
   /** The row's load_strategy (recorded in a lakehouse manifest). */
   strategy: string;
   now: Date;

@@ -66,6 +66,7 @@ export async function stageRows(
     runId: context.runId,
     ...(options.chunk === undefined ? {} : { chunk: options.chunk }),
     strategy: config.strategy,
+    read: conditions,
     now: context.now(),
   });
   try {

@@ -36,8 +36,10 @@ export interface Manifest {
   strategy: string;
   write: LandedWrite['write'];
   merge_keys?: string[];
-  /** Conditions on the rows read and replaced (the watermark with its lookback, the rolling window, a backfill chunk). */
+  /** replace_where: the rows this window holds are replaced (the watermark with its lookback, the rolling window, a backfill chunk). */
   window?: Condition[];
+  /** The conditions the run's rows were read with (the watermark with its lookback, ...); empty: every row. */
+  read: Condition[];
   columns: { name: string; source_type: string; parquet_type: string }[];
   files: { path: string; rows: number; bytes: number }[];
   rows: number;
@@ -46,6 +48,7 @@ export interface Manifest {
 
 export interface LandingOptions {
   runId: string;
+  read?: Condition[];
   chunk?: number;
   strategy: string;
   now: Date;
@@ -105,9 +108,11 @@ export class LandedRun {
   /**
    * Clears what an earlier attempt left for this table: folders without a
    * manifest, and this run's own folder (manifest first, so no reader sees a
-   * manifest whose files are gone).
+   * manifest whose files are gone). With `keepDays`, committed folders whose
+   * run_date is older than that many days go too (staging that is only kept a while).
    */
-  async clearEarlierAttempts(): Promise<void> {
+  async clearEarlierAttempts(keepDays?: number): Promise<void> {
+    const oldest = keepDays === undefined ? undefined : new Date(this.options.now.getTime() - keepDays * 86_400_000).toISOString().slice(0, 10);
     const tableFolder = this.store.path(this.target.schema, this.target.table);
     const names = await this.store.list(tableFolder);
     const folders = new Map<string, string[]>();
@@ -119,7 +124,9 @@ export class LandedRun {
     for (const [folder, files] of folders) {
       const manifest = files.find((f) => f.endsWith(`/${MANIFEST}`));
       const ownRun = folder.endsWith(`/${runName}`);
-      if (manifest && !ownRun) continue;
+      const runDate = /\/run_date=(\d{4}-\d\d-\d\d)\//.exec(`${folder}/`)?.[1];
+      const expired = oldest !== undefined && runDate !== undefined && runDate < oldest;
+      if (manifest && !ownRun && !expired) continue;
       if (manifest) await this.store.delete([manifest]);
       await this.store.delete(files.filter((f) => f !== manifest));
     }
@@ -171,6 +178,7 @@ export class LandedRun {
       chunk: this.options.chunk ?? null,
       strategy: this.options.strategy,
       ...write,
+      read: this.options.read ?? [],
       columns: this.columns.map((c) => ({ name: c.name, source_type: c.type, parquet_type: lakehouseType(c.type, this.flavour).duckdb })),
       files: [...this.parts].sort((a, b) => a.name.localeCompare(b.name)).map((p) => ({ path: p.name, rows: p.rows, bytes: p.bytes })),
       rows: this.rows,
