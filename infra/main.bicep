@@ -160,6 +160,13 @@ param backfillTimeBudgetSeconds int = 600
 @description('Minutes re-read behind a timestamp watermark, for late commits.')
 param incrementalLookbackMinutes int = 10
 
+@description('Lakehouse: days the databricks destination keeps staged Parquet after the commit (0: removed at once).')
+@minValue(0)
+param databricksStagingRetentionDays int = 0
+
+@description('Lakehouse: container of the landing storage account (ADLS Gen2) the adls and databricks destinations write to.')
+param lakehouseContainerName string = 'landing'
+
 // ---------------------------------------------------------------- admin API and logs
 
 @description('App role of readers of the admin API.')
@@ -200,6 +207,7 @@ var deploymentContainerName = 'app-package'
 // Names are computed here, not read from module outputs, so that what-if can
 // predict every resource id before deployment.
 var storageAccountName = take('st${compactPrefix}${environmentName}${token}', 24)
+var lakehouseStorageAccountName = take('dl${compactPrefix}${environmentName}${token}', 24)
 var serviceBusNamespaceName = 'sb-${baseName}-${token}'
 var keyVaultName = take('kv${compactPrefix}${environmentName}${token}', 24)
 var appInsightsName = 'appi-${baseName}'
@@ -229,6 +237,18 @@ module storage 'modules/storage.bicep' = {
     location: location
     name: storageAccountName
     deploymentContainerName: deploymentContainerName
+    tags: allTags
+  }
+}
+
+module lakehouseStorage 'modules/lakehouse-storage.bicep' = {
+  name: 'lakehouseStorage'
+  params: {
+    location: location
+    name: lakehouseStorageAccountName
+    containerName: lakehouseContainerName
+    principalId: identity.properties.principalId
+    identityId: identity.id
     tags: allTags
   }
 }
@@ -334,6 +354,7 @@ var appSettings = {
   PARTITION_READ_CONCURRENCY: string(partitionReadConcurrency)
   BACKFILL_TIME_BUDGET_SECONDS: string(backfillTimeBudgetSeconds)
   INCREMENTAL_LOOKBACK_MINUTES: string(incrementalLookbackMinutes)
+  DATABRICKS_STAGING_RETENTION_DAYS: string(databricksStagingRetentionDays)
   API_READER_ROLE: apiReaderRole
   API_ADMIN_ROLE: apiAdminRole
   API_PROMOTER_ROLE: apiPromoterRole
@@ -389,3 +410,5 @@ output identityPrincipalId string = identity.properties.principalId
 output keyVaultName string = keyVault.outputs.name
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output storageAccountName string = storage.outputs.name
+output lakehouseStorageAccountName string = lakehouseStorage.outputs.name
+output lakehouseLandingUrl string = lakehouseStorage.outputs.landingUrl

@@ -95,6 +95,10 @@ export const settingsSchema = z.object({
   BACKFILL_TIME_BUDGET_SECONDS: positiveInt(600),
   INCREMENTAL_LOOKBACK_MINUTES: z.coerce.number().int().min(0).default(10),
 
+  // Lakehouse destinations.
+  /** Days the databricks destination keeps staged Parquet after the commit (0: removed at once). */
+  DATABRICKS_STAGING_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
+
   // Admin API.
   API_READER_ROLE: z.string().min(1).default('DataLoader.Reader'),
   API_ADMIN_ROLE: z.string().min(1).default('DataLoader.Admin'),

@@ -154,6 +154,7 @@ export async function commitStaged<T>(
   } finally {
     await staged.staging.drop().catch(() => undefined);
   }
+  if (staged.staging.committed) context.onCommit?.(staged.staging.committed);
   await context.faults?.at('afterDestinationCommit', chunk === undefined ? undefined : { chunk });
   return result;
 }
