@@ -16,8 +16,9 @@ import {
 } from '../shared/connectors/clickhouse-sql.js';
 import { selectSql, signatureSql } from '../shared/connectors/dialect.js';
 import { rowsToCopy } from '../shared/connectors/dialect-stream.js';
-import type { Condition, SourceRelation, SourceSession } from '../shared/connectors/port.js';
-import { classifyError } from '../shared/loader/errors.js';
+import type { Condition, SourceRelation } from '../shared/data/spec.js';
+import type { SourceSession } from '../shared/connectors/port.js';
+import { classifyError } from '../shared/errors.js';
 import { envVariableFor } from '../shared/secrets/env.js';
 import { createLoaderHarness, type LoaderHarness } from './support/source.js';
 

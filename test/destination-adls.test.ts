@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Condition } from '../shared/connectors/port.js';
+import type { Condition } from '../shared/data/spec.js';
 import { parseStorageUrl } from '../shared/destination/lakehouse/blob-store.js';
 import { copyLineToTsv } from '../shared/destination/lakehouse/copy-to-tsv.js';
 import type { Manifest } from '../shared/destination/lakehouse/landing.js';

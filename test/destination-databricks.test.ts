@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ColumnSpec } from '../shared/connectors/port.js';
+import type { ColumnSpec } from '../shared/data/spec.js';
 import { oauthM2mToken } from '../shared/destination/databricks/auth.js';
 import { StatementClient, warehouseIdOf } from '../shared/destination/databricks/client.js';
 import {
@@ -21,7 +21,7 @@ import {
   typeHolds,
   windowPredicate,
 } from '../shared/destination/databricks/sql.js';
-import { TerminalError, TransientError } from '../shared/loader/errors.js';
+import { TerminalError, TransientError } from '../shared/errors.js';
 
 const table = { catalog: 'main', schema: 'landing', table: 'or`ders' };
 const columns: ColumnSpec[] = [

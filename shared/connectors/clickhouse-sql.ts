@@ -7,7 +7,7 @@
  * Nullable(...) and LowCardinality(...) are looked through. Types map to
  * PostgreSQL by mapClickHouseType.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 import { assertCount, capPrecision, parseTypeName, type Dialect, type SourceColumn } from './dialect.js';
 import { normalizeInteger } from './dialect-values.js';
 

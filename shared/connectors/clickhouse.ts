@@ -9,7 +9,7 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import type * as ClickHouse from '@clickhouse/client';
-import { TerminalError, TransientError } from '../loader/errors.js';
+import { TerminalError, TransientError } from '../errors.js';
 import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
 import {
@@ -21,7 +21,8 @@ import {
   parseTsvLine,
   unescapeTsvField,
 } from './clickhouse-sql.js';
-import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 
 type Driver = typeof ClickHouse;
 

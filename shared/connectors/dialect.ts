@@ -6,9 +6,10 @@
  * SQL is built by pure functions, so each dialect's text is asserted exactly
  * in tests without a server.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 import { normalizeInteger, normalizeValue, valueKindOf, type ValueKind } from './dialect-values.js';
-import { describeRelation, type ColumnSpec, type Condition, type Lookback, type ReadSpec, type SignatureSpec, type SourceRelation } from './port.js';
+import { describeRelation, type ColumnSpec, type Condition, type Lookback, type SourceRelation } from '../data/spec.js';
+import { type ReadSpec, type SignatureSpec } from './port.js';
 
 /** A column with both its type at the source (`datetime2(3)`, `NUMBER(12,2)`) and at the destination. */
 export interface SourceColumn extends ColumnSpec {

@@ -8,11 +8,12 @@
  */
 import { Readable } from 'node:stream';
 import type * as Mssql from 'mssql';
-import { TerminalError, TransientError } from '../loader/errors.js';
+import { TerminalError, TransientError } from '../errors.js';
 import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
 import { mapMssqlType, mssqlDescribeSql, mssqlDialect } from './mssql-sql.js';
-import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 
 type Driver = typeof Mssql;
 

@@ -9,11 +9,12 @@
  */
 import type { Readable } from 'node:stream';
 import type * as OracleDb from 'oracledb';
-import { TerminalError, TransientError } from '../loader/errors.js';
+import { TerminalError, TransientError } from '../errors.js';
 import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy, type Decoder } from './dialect-stream.js';
 import { mapOracleType, ORACLE_SESSION_SQL, oracleDescribeSql, oracleDialect, oracleSourceType } from './oracle-sql.js';
-import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 
 type Driver = typeof OracleDb;
 

@@ -4,36 +4,10 @@
  * streams the result as PostgreSQL COPY text (the destination's input format).
  * PostgreSQL is the first connector; SQL Server, Oracle, Snowflake and
  * ClickHouse plug in here (shared/connectors/registry.ts), encoding their rows
- * with shared/destination/copy-encoder.ts.
+ * with shared/data/copy-encoder.ts.
  */
 import type { Readable } from 'node:stream';
-
-/** A result column: its name and its type as a PostgreSQL type name (`numeric(12,2)`, `timestamp without time zone`). */
-export interface ColumnSpec {
-  name: string;
-  type: string;
-}
-
-/** What is read: a table, or an admin's custom query (read-only). */
-export type SourceRelation =
-  | { kind: 'table'; catalog: string | null; schema: string | null; table: string }
-  | { kind: 'query'; sql: string };
-
-/**
- * How far before a watermark a read starts again, so rows committed late with
- * an older value are read (guarantee 4).
- */
-export type Lookback =
-  | { kind: 'minutes'; minutes: number }
-  | { kind: 'days'; days: number }
-  | { kind: 'amount'; amount: string };
-
-/** One condition on the rows read; a ReadSpec's conditions all apply. Values are text, cast to the column's type. */
-export type Condition =
-  /** column > value (minus the lookback). */
-  | { kind: 'after'; column: string; value: string; lookback?: Lookback }
-  /** from <= column < to; a missing end is open; withNulls also takes NULLs. */
-  | { kind: 'range'; column: string; from?: string; to?: string; withNulls?: boolean };
+import type { ColumnSpec, Condition, SourceRelation } from '../data/spec.js';
 
 export interface ReadSpec {
   relation: SourceRelation;
@@ -71,10 +45,4 @@ export interface SourceConnector {
   /** The secret names db_config_value must hold for this connector, and the optional ones. */
   requiredSecrets: readonly string[];
   optionalSecrets: readonly string[];
-}
-
-/** A relation's name for messages: `sales.public.orders` or `custom query`. */
-export function describeRelation(relation: SourceRelation): string {
-  if (relation.kind === 'query') return 'custom query';
-  return [relation.catalog, relation.schema, relation.table].filter((p) => p).join('.');
 }

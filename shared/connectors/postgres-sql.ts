@@ -6,8 +6,9 @@
  * current_setting() is stable, so an index on the column still serves the filter.
  */
 import pg from 'pg';
-import { TerminalError } from '../loader/errors.js';
-import type { ColumnSpec, Condition, ReadSpec, SignatureSpec, SourceRelation } from './port.js';
+import { TerminalError } from '../errors.js';
+import { amountType, type ColumnSpec, type Condition, type SourceRelation } from '../data/spec.js';
+import type { ReadSpec, SignatureSpec } from './port.js';
 
 export interface BoundSql {
   sql: string;
@@ -33,15 +34,6 @@ function columnOf(columns: ColumnSpec[], name: string): ColumnSpec {
     throw new TerminalError(`column "${name}" is not in the source (its columns: ${columns.map((c) => c.name).join(', ')})`);
   }
   return column;
-}
-
-/**
- * The type a lookback amount is cast to: an integer column's own type, so that
- * `col > value - amount` stays an index range scan (bigint - numeric would
- * compare as numeric and could not use the index); numeric otherwise.
- */
-export function amountType(columnType: string): string {
-  return ['smallint', 'integer', 'bigint'].includes(columnType) ? columnType : 'numeric';
 }
 
 function conditionSql(condition: Condition, columns: ColumnSpec[], settings: string[]): string {

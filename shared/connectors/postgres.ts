@@ -7,18 +7,11 @@
 import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { TerminalError } from '../loader/errors.js';
-import { createDataPool, type ResolvedConnection } from './postgres-connection.js';
+import { TerminalError } from '../errors.js';
+import { createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
 import { describeSql, selectSql, signatureSql, TYPE_NAMES_SQL } from './postgres-sql.js';
-import {
-  describeRelation,
-  type ColumnSpec,
-  type ReadSpec,
-  type SignatureSpec,
-  type SourceConnector,
-  type SourceRelation,
-  type SourceSession,
-} from './port.js';
+import { describeRelation, type ColumnSpec, type SourceRelation } from '../data/spec.js';
+import { type ReadSpec, type SignatureSpec, type SourceConnector, type SourceSession } from './port.js';
 
 /** Runs `work` on a client inside a READ ONLY transaction; the client goes back to the pool (or is destroyed when broken). */
 async function withReadOnly<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

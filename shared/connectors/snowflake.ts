@@ -9,10 +9,11 @@
  */
 import type { Readable } from 'node:stream';
 import type * as Snowflake from 'snowflake-sdk';
-import { TerminalError, TransientError } from '../loader/errors.js';
+import { TerminalError, TransientError } from '../errors.js';
 import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
-import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 import { SnowflakePool } from './snowflake-pool.js';
 import { mapSnowflakeType, snowflakeDecoders, snowflakeDescribeSql, snowflakeDialect, snowflakeSourceType } from './snowflake-sql.js';
 

@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import type { Queryable } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
-import type { LoadStatus, RunStatus, TableControlRow } from './rows.js';
+import { sqlLiteral, type LoadStatus, type RunStatus, type TableControlRow } from './rows.js';
 
 export type { LoadStatus } from './rows.js';
 
@@ -26,7 +26,7 @@ export type ControlRow = TableControlRow & {
 
 /** Marks the current transaction's writes as runtime (status, watermark), not configuration. */
 export async function markRuntimeWrite(client: Queryable): Promise<void> {
-  await client.query(`SELECT set_config('dataloader.change_source', 'runtime', true)`);
+  await client.query(`SELECT set_config('dataloader.change_source', ${sqlLiteral('runtime')}, true)`);
 }
 
 /**
@@ -45,15 +45,15 @@ export async function startRun(
     await markRuntimeWrite(client);
     const { rows } = await client.query<ControlRow>(
       `UPDATE control.table_control
-          SET last_status = 'In Progress',
+          SET last_status = ${sqlLiteral('In Progress')},
               last_status_date_time = CURRENT_TIMESTAMP,
               last_status_message = 'Loading',
               last_load_date_time = CURRENT_TIMESTAMP,
               last_heartbeat_at = CURRENT_TIMESTAMP
         WHERE config_id = $1
           AND last_run_id = $2
-          AND (last_status = 'Queued'
-               OR (last_status = 'In Progress'
+          AND (last_status = ${sqlLiteral('Queued')}
+               OR (last_status = ${sqlLiteral('In Progress')}
                    AND COALESCE(last_heartbeat_at, last_load_date_time) < CURRENT_TIMESTAMP - make_interval(secs => $3)))
         RETURNING *`,
       [configId, runId, staleAfterSeconds],
@@ -70,7 +70,7 @@ export async function heartbeat(pool: pg.Pool, configId: number, runId: string, 
       `UPDATE control.table_control
           SET last_heartbeat_at = CURRENT_TIMESTAMP,
               last_status_message = COALESCE($3, last_status_message)
-        WHERE config_id = $1 AND last_run_id = $2 AND last_status = 'In Progress'`,
+        WHERE config_id = $1 AND last_run_id = $2 AND last_status = ${sqlLiteral('In Progress')}`,
       [configId, runId, message ?? null],
     );
     return rowCount === 1;
@@ -124,7 +124,7 @@ export async function finishRun(
               load_full = CASE WHEN $7::boolean THEN NULL ELSE load_full END,
               last_databricks_run = COALESCE($8, last_databricks_run),
               last_heartbeat_at = NULL
-        WHERE config_id = $1 AND last_run_id = $2 AND last_status = 'In Progress'
+        WHERE config_id = $1 AND last_run_id = $2 AND last_status = ${sqlLiteral('In Progress')}
         RETURNING *`,
       [
         configId,
@@ -199,7 +199,7 @@ export async function failRow(db: pg.ClientBase, configId: number, message: stri
   await markRuntimeWrite(db);
   await db.query(
     `UPDATE control.table_control
-        SET last_status = 'Failed', last_status_date_time = CURRENT_TIMESTAMP, last_status_message = $2
+        SET last_status = ${sqlLiteral('Failed')}, last_status_date_time = CURRENT_TIMESTAMP, last_status_message = $2
       WHERE config_id = $1`,
     [configId, message],
   );
@@ -236,7 +236,7 @@ export async function claimRows(client: Queryable, claims: ClaimRequest[], queue
   await markRuntimeWrite(client);
   const { rows } = await client.query<ClaimedRow>(
     `UPDATE control.table_control t
-        SET last_status = 'Queued',
+        SET last_status = ${sqlLiteral('Queued')},
             last_status_date_time = $6,
             last_status_message = 'Queued for the load due at ' || c.slot_text,
             last_run_id = c.run_id,
@@ -248,7 +248,7 @@ export async function claimRows(client: Queryable, claims: ClaimRequest[], queue
       WHERE t.config_id = c.config_id
         AND t.xmin = c.row_version::xid
         AND t.is_active = true
-        AND (t.last_status IS NULL OR t.last_status NOT IN ('Queued', 'In Progress'))
+        AND (t.last_status IS NULL OR t.last_status NOT IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')}))
       RETURNING t.config_id, t.last_run_id, encode(t.control_key, 'hex') AS control_key_hex`,
     [
       claims.map((c) => c.configId),
@@ -281,14 +281,14 @@ export async function failInvalidConfigs(client: Queryable, failures: ConfigFail
   await markRuntimeWrite(client);
   const { rowCount } = await client.query(
     `UPDATE control.table_control t
-        SET last_status = 'Failed',
+        SET last_status = ${sqlLiteral('Failed')},
             last_status_date_time = CURRENT_TIMESTAMP,
             last_status_message = f.message,
             next_load_date_time = NULL
        FROM unnest($1::bigint[], $2::text[], $3::text[]) AS f(config_id, row_version, message)
       WHERE t.config_id = f.config_id
         AND t.xmin = f.row_version::xid
-        AND (t.last_status IS NULL OR t.last_status NOT IN ('Queued', 'In Progress'))`,
+        AND (t.last_status IS NULL OR t.last_status NOT IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')}))`,
     [failures.map((f) => f.configId), failures.map((f) => f.rowVersion), failures.map((f) => f.message)],
   );
   return rowCount ?? 0;
@@ -332,9 +332,9 @@ export async function reapTimedOutRuns(pool: pg.Pool, limits: ReapLimits): Promi
     const { rows } = await client.query<ReapCandidate>(
       `SELECT *, CURRENT_TIMESTAMP AS reaped_at
          FROM control.table_control
-        WHERE (last_status = 'Queued'
+        WHERE (last_status = ${sqlLiteral('Queued')}
                AND COALESCE(last_status_date_time, '-infinity') < CURRENT_TIMESTAMP - make_interval(mins => $1))
-           OR (last_status = 'In Progress'
+           OR (last_status = ${sqlLiteral('In Progress')}
                AND COALESCE(last_heartbeat_at, last_load_date_time, last_status_date_time, '-infinity')
                    < CURRENT_TIMESTAMP - make_interval(mins => $2))
         ORDER BY config_id
@@ -346,7 +346,7 @@ export async function reapTimedOutRuns(pool: pg.Pool, limits: ReapLimits): Promi
     const reaped = rows.map((row) => ({ row, run: describeReap(row, limits) }));
     await client.query(
       `UPDATE control.table_control t
-          SET last_status = 'Failed',
+          SET last_status = ${sqlLiteral('Failed')},
               last_status_date_time = CURRENT_TIMESTAMP,
               last_status_message = r.message,
               last_heartbeat_at = NULL
@@ -429,7 +429,7 @@ export async function makeDueNow(db: Queryable, configId: number, message: strin
             last_status_date_time = CASE WHEN last_status IS NULL THEN last_status_date_time ELSE CURRENT_TIMESTAMP END,
             last_status_message = CASE WHEN last_status IS NULL THEN last_status_message ELSE $2 END
       WHERE config_id = $1
-        AND (last_status IS NULL OR last_status NOT IN ('Queued', 'In Progress'))`,
+        AND (last_status IS NULL OR last_status NOT IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')}))`,
     [configId, message],
   );
   return rowCount === 1;

@@ -10,7 +10,7 @@
  * so that a downstream engine can apply the change set. There is no table to
  * prepare: each manifest carries its column schema.
  */
-import type { ColumnSpec, Condition } from '../connectors/port.js';
+import type { ColumnSpec, Condition } from '../data/spec.js';
 import { BlobStore, parseStorageUrl } from './lakehouse/blob-store.js';
 import { LandedRun, LocalEngine, runFolder, type LandedWrite } from './lakehouse/landing.js';
 import type { BeforeCommit, DestinationSession, Staging, StagingOptions, TableRef } from './port.js';

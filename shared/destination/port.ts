@@ -13,7 +13,7 @@
  * takes it as it is, the lakehouse converts it to Parquet.
  */
 import type { Writable } from 'node:stream';
-import type { ColumnSpec, Condition } from '../connectors/port.js';
+import type { ColumnSpec, Condition } from '../data/spec.js';
 
 export interface TableRef {
   /** Databricks: the Unity Catalog catalog (unset: the connection's); PostgreSQL ignores it. */

@@ -3,9 +3,9 @@
  * table_control_dbconfig row, its secrets resolved like a source's), by its
  * db_type: postgresql, adls or databricks.
  */
-import { resolveConnection } from '../connectors/registry.js';
 import type { DbConfigRow } from '../control/rows.js';
-import { TerminalError } from '../loader/errors.js';
+import { resolveConnection } from '../data/connection.js';
+import { TerminalError } from '../errors.js';
 import type { SecretResolver } from '../secrets/resolver.js';
 import { ADLS_SECRETS, openAdlsDestination } from './adls.js';
 import { DATABRICKS_SECRETS, openDatabricksDestination, type DatabricksOptions } from './databricks/session.js';

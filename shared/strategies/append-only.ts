@@ -4,7 +4,7 @@
  * transaction as the insert, so re-running a window (after a crash, or for
  * late commits) never duplicates a row and needs no key.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 import type { Strategy } from './context.js';
 import { loadFull } from './full.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';

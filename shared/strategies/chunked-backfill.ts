@@ -7,7 +7,7 @@
  * BACKFILL_TIME_BUDGET_SECONDS is spent (at least one), and the next run (or a
  * retry after a crash) starts at the first unfinished chunk.
  */
-import type { Condition } from '../connectors/port.js';
+import type { Condition } from '../data/spec.js';
 import type { Strategy } from './context.js';
 import { splitRange } from './ranges.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';

@@ -5,9 +5,9 @@
  */
 import { LOAD_STRATEGIES, type DbConfigRow, type LoadStrategy } from '../control/rows.js';
 import type { ControlRow } from '../control/status.js';
-import type { SourceRelation } from '../connectors/port.js';
+import type { SourceRelation } from '../data/spec.js';
 import type { TableRef } from '../destination/port.js';
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 
 export const WATERMARK_TYPES = ['timestamp', 'date', 'integer', 'decimal'] as const;
 export type WatermarkType = (typeof WATERMARK_TYPES)[number];

@@ -3,7 +3,7 @@
  * merged on primary_key_cols; the watermark becomes the largest value loaded.
  * Re-reading the overlap is harmless: the merge is an upsert.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 import type { Strategy } from './context.js';
 import { loadFull } from './full.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';

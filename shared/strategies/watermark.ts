@@ -13,7 +13,7 @@
  *     fewer than this many later inserts is still read. Ids have no clock to
  *     size the window by; 1000 re-read rows per run cost little under a merge.
  */
-import type { Condition, Lookback } from '../connectors/port.js';
+import type { Condition, Lookback } from '../data/spec.js';
 import type { Watermark, WatermarkType } from './config.js';
 
 export const INTEGER_LOOKBACK_VALUES = 1000;

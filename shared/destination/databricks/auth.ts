@@ -5,7 +5,7 @@
  * (POST {host}/oidc/v1/token). Tokens are reused until a minute before expiry.
  */
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { TerminalError, TransientError } from '../../loader/errors.js';
+import { TerminalError, TransientError } from '../../errors.js';
 import type { TokenProvider } from './client.js';
 
 /** The Azure Databricks first-party application: the resource every workspace accepts Entra tokens for. */

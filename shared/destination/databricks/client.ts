@@ -6,7 +6,7 @@
  * carrying the warehouse's message; throttling (429) and unavailability (5xx)
  * are transient. Aborting the signal cancels the running statement.
  */
-import { TerminalError, TransientError } from '../../loader/errors.js';
+import { TerminalError, TransientError } from '../../errors.js';
 
 export interface StatementParameter {
   name: string;

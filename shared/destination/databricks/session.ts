@@ -6,8 +6,8 @@
  * statement's id is reported for last_databricks_run. Staged files are removed
  * after the commit, or kept DATABRICKS_STAGING_RETENTION_DAYS days.
  */
-import type { ColumnSpec, Condition } from '../../connectors/port.js';
-import { TerminalError } from '../../loader/errors.js';
+import type { ColumnSpec, Condition } from '../../data/spec.js';
+import { TerminalError } from '../../errors.js';
 import { BlobStore, parseStorageUrl, type StorageLocation } from '../lakehouse/blob-store.js';
 import { LandedRun, LocalEngine, runFolder, type LandedWrite } from '../lakehouse/landing.js';
 import type { BeforeCommit, CommitInfo, DestinationSession, Staging, StagingOptions, TableRef } from '../port.js';

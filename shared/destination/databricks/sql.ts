@@ -7,8 +7,8 @@
  *   incremental:     MERGE INTO ... ON the primary key
  *   windows:         INSERT INTO ... REPLACE WHERE <window>
  */
-import type { ColumnSpec, Condition } from '../../connectors/port.js';
-import { TerminalError } from '../../loader/errors.js';
+import type { ColumnSpec, Condition } from '../../data/spec.js';
+import { TerminalError } from '../../errors.js';
 import { lakehouseType } from '../lakehouse/types.js';
 
 /** A Databricks identifier in backticks. */

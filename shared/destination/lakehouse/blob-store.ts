@@ -6,7 +6,7 @@
  */
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { TerminalError } from '../../loader/errors.js';
+import { TerminalError } from '../../errors.js';
 
 export interface StorageLocation {
   /** The Blob endpoint of the account: https://acct.blob.core.windows.net, or Azurite's http://127.0.0.1:10000/devstoreaccount1. */

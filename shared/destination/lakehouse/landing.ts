@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnSpec, Condition } from '../../connectors/port.js';
+import type { ColumnSpec, Condition } from '../../data/spec.js';
 import type { TableRef } from '../port.js';
 import type { BlobStore } from './blob-store.js';
 import { ParquetPartWriter, type LandedPart } from './parquet-parts.js';

@@ -17,7 +17,7 @@ import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnSpec } from '../../connectors/port.js';
+import type { ColumnSpec } from '../../data/spec.js';
 import { CopyToTsv, TSV_READ_OPTIONS } from './copy-to-tsv.js';
 import { duckIdent, lakehouseType, type ParquetFlavour } from './types.js';
 
