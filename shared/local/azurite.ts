@@ -39,7 +39,10 @@ export async function startAzurite(options: { location?: string; log?: (line: st
   const child: ChildProcess = spawn(process.execPath, args, { cwd: location, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start within 90 s: ${output.slice(-500)}`)), 30_000);
+    const timer = setTimeout(() => {
+      reject(new Error(`Azurite did not start within 90 s: ${output.slice(-500)}`));
+      child.kill();
+    }, 90_000);
     const onData = (data: Buffer) => {
       output += data.toString();
       options.log?.(data.toString().trimEnd());
