@@ -7,8 +7,7 @@ import type { DbConfigRow } from '../control/rows.js';
 import { resolveConnection } from '../data/connection.js';
 import { TerminalError } from '../errors.js';
 import type { SecretResolver } from '../secrets/resolver.js';
-import { ADLS_SECRETS, openAdlsDestination } from './adls.js';
-import { DATABRICKS_SECRETS, openDatabricksDestination, type DatabricksOptions } from './databricks/session.js';
+import type { DatabricksOptions } from './databricks/session.js';
 import { openPostgresDestination } from './postgres.js';
 import type { DestinationSession } from './port.js';
 
@@ -22,10 +21,13 @@ export async function openDestination(
 ): Promise<DestinationSession> {
   const type = dbConfig.db_type.toLowerCase();
   const label = `destination table_control_dbconfig "${dbConfig.db_config_key}"`;
+  // The lakehouse modules (DuckDB, the storage SDK) load only when such a destination opens.
   if (type === 'adls') {
+    const { ADLS_SECRETS, openAdlsDestination } = await import('./adls.js');
     return openAdlsDestination(await resolveConnection(dbConfig, secrets, ADLS_SECRETS), label);
   }
   if (type === 'databricks') {
+    const { DATABRICKS_SECRETS, openDatabricksDestination } = await import('./databricks/session.js');
     return openDatabricksDestination(await resolveConnection(dbConfig, secrets, DATABRICKS_SECRETS), label, databricks);
   }
   if (type !== 'postgresql' && type !== 'postgres') {
