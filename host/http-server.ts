@@ -14,6 +14,7 @@ const { HttpRequest, InvocationContext } = azureFunctions;
 type HttpRequest = InstanceType<typeof HttpRequest>;
 type InvocationContext = InstanceType<typeof InvocationContext>;
 import type { Logger } from '../shared/log.js';
+import { consoleAsset } from '../shared/console/assets.js';
 
 export interface HttpRoute {
   name: string;
@@ -78,7 +79,13 @@ export async function startHttpServer(routes: readonly HttpRoute[], port: number
     void (async () => {
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
       if (!url.pathname.startsWith(ROUTE_PREFIX)) {
-        await writeResponse(res, { status: 404, jsonBody: { error: 'not found' } });
+        // Everything outside /api is the admin console's built files.
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          await writeResponse(res, { status: 405, jsonBody: { error: `method ${req.method ?? ''} not allowed` } });
+          return;
+        }
+        const asset = await consoleAsset(url.pathname.slice(1));
+        await writeResponse(res, { status: asset.status, headers: asset.headers, body: asset.body });
         return;
       }
       const path = url.pathname.slice(ROUTE_PREFIX.length - 1);

@@ -167,6 +167,9 @@ param databricksStagingRetentionDays int = 0
 @description('Lakehouse: container of the landing storage account (ADLS Gen2) the adls and databricks destinations write to.')
 param lakehouseContainerName string = 'landing'
 
+@description('Seconds a settled watermark keeps below the oldest open source transaction, for clock skew.')
+param watermarkClockSkewSeconds int = 5
+
 // ---------------------------------------------------------------- admin API and logs
 
 @description('App role of readers of the admin API.')
@@ -355,6 +358,7 @@ var appSettings = {
   BACKFILL_TIME_BUDGET_SECONDS: string(backfillTimeBudgetSeconds)
   INCREMENTAL_LOOKBACK_MINUTES: string(incrementalLookbackMinutes)
   DATABRICKS_STAGING_RETENTION_DAYS: string(databricksStagingRetentionDays)
+  WATERMARK_CLOCK_SKEW_SECONDS: string(watermarkClockSkewSeconds)
   API_READER_ROLE: apiReaderRole
   API_ADMIN_ROLE: apiAdminRole
   API_PROMOTER_ROLE: apiPromoterRole

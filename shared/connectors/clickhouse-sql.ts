@@ -125,6 +125,8 @@ export const clickHouseDialect: Dialect = {
   },
   minus(column, kind, value, lookback) {
     switch (lookback.kind) {
+      case 'seconds':
+        return `${value} - INTERVAL ${assertCount(lookback.seconds, 'the lookback in seconds')} SECOND`;
       case 'minutes':
         return `${value} - INTERVAL ${assertCount(lookback.minutes, 'the lookback in minutes')} MINUTE`;
       case 'days':

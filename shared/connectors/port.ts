@@ -22,6 +22,19 @@ export interface SignatureSpec {
   column: string | null;
 }
 
+/**
+ * What a source can tell about rows still to commit into a watermark column
+ * (guarantee 4). `bound`: every row the source will still commit has a value
+ * above `value` (text in the column's PostgreSQL type), so a watermark may
+ * advance up to it and no further; `heldBy` names the open transaction that
+ * set it (a backend id and its start, never a query or a user's secret).
+ * `unknown`: the source cannot tell (no privilege, or no such notion for this
+ * column type); the lookback is what protects late rows, and `reason` says why.
+ */
+export type CommitHorizon =
+  | { kind: 'bound'; value: string; heldBy?: string; basis: string }
+  | { kind: 'unknown'; reason: string };
+
 /** An open connection to one source database (one run's worth). */
 export interface SourceSession {
   /** The relation's result columns; a missing table or a broken query fails terminally, naming it. */
@@ -35,6 +48,12 @@ export interface SourceSession {
    * ranges meanwhile. Optional: a connector without it reads each range on its own.
    */
   withSnapshot?<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * The commit horizon of a watermark column, asked BEFORE the rows are read:
+   * a row not yet visible to the read commits later with a value above the
+   * bound. Optional: without it the lookback alone protects late rows.
+   */
+  commitHorizon?(column: ColumnSpec, options: { marginSeconds: number }): Promise<CommitHorizon>;
   close(): Promise<void>;
 }
 

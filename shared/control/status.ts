@@ -22,6 +22,8 @@ export type ControlRow = TableControlRow & {
   last_heartbeat_at: Date | null;
   /** When the sensor queued the current run (migration 004). */
   last_queued_at?: Date | null;
+  /** The table's own lookback for late commits (migration 011); NULL: the setting. */
+  incremental_lookback?: string | null;
 };
 
 /** Marks the current transaction's writes as runtime (status, watermark), not configuration. */

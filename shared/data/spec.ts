@@ -19,6 +19,7 @@ export type SourceRelation =
  * an older value are read (guarantee 4).
  */
 export type Lookback =
+  | { kind: 'seconds'; seconds: number }
   | { kind: 'minutes'; minutes: number }
   | { kind: 'days'; days: number }
   | { kind: 'amount'; amount: string };

@@ -56,8 +56,11 @@ export function conditionsWhere(conditions: Condition[], types: Map<string, stri
       const value = bind(condition.value);
       const lookback = condition.lookback;
       if (!lookback) return `${col} > ${value}`;
-      params.push(lookback.kind === 'amount' ? lookback.amount : lookback.kind === 'days' ? lookback.days : lookback.minutes);
+      params.push(
+        lookback.kind === 'amount' ? lookback.amount : lookback.kind === 'days' ? lookback.days : lookback.kind === 'seconds' ? lookback.seconds : lookback.minutes,
+      );
       const amount = `$${params.length}`;
+      if (lookback.kind === 'seconds') return `${col} > ${value} - make_interval(secs => ${amount}::int)`;
       if (lookback.kind === 'minutes') return `${col} > ${value} - make_interval(mins => ${amount}::int)`;
       if (lookback.kind === 'days') return `${col} > ${value} - ${amount}::int`;
       return `${col} > ${value} - ${amount}::${amountType(type)}`;

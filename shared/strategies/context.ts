@@ -26,7 +26,7 @@ export interface LoadContext {
   control: pg.Pool;
   settings: Pick<
     Settings,
-    'PARTITION_READ_CONCURRENCY' | 'BACKFILL_TIME_BUDGET_SECONDS' | 'INCREMENTAL_LOOKBACK_MINUTES'
+    'PARTITION_READ_CONCURRENCY' | 'BACKFILL_TIME_BUDGET_SECONDS' | 'INCREMENTAL_LOOKBACK_MINUTES' | 'WATERMARK_CLOCK_SKEW_SECONDS'
   >;
   runId: string;
   faults?: FaultHook;

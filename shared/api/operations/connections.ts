@@ -5,6 +5,10 @@ import { defineOperation, json } from '../operation.js';
 import { connectionRow } from '../schemas/responses.js';
 import { connectionParams, deleteConnectionQuery, putConnectionBody } from '../schemas/connections.js';
 import { z } from 'zod';
+import { selectConnectionHistory } from '../connections/sql.js';
+import { queryLimit } from '../schemas/common.js';
+import { asJson } from '../views.js';
+import { viewRows } from '../schemas/responses.js';
 
 const tag = 'connections';
 
@@ -31,6 +35,22 @@ export const getConnectionOperation = defineOperation({
   run: async ({ runtime }, { params }) => {
     const row = await getConnection(runtime.pool, params.key);
     return json(200, row, { etag: etagOf(row.last_modified_at) });
+  },
+});
+
+export const connectionHistoryOperation = defineOperation({
+  name: 'connections-history',
+  method: 'GET',
+  route: 'connections/{key}/history',
+  access: 'reader',
+  tag,
+  summary: "One connection's changes (table_control_dbconfig_history), newest first",
+  params: connectionParams,
+  query: z.strictObject({ limit: queryLimit(50, 1000) }),
+  responses: { 200: { description: 'The rows', schema: viewRows } },
+  run: async ({ runtime }, { params, query }) => {
+    await getConnection(runtime.pool, params.key);
+    return json(200, asJson(await selectConnectionHistory(runtime.pool, params.key, query.limit)));
   },
 });
 
@@ -78,4 +98,10 @@ export const deleteConnectionOperation = defineOperation({
   },
 });
 
-export const connectionOperations = [listConnectionsOperation, getConnectionOperation, putConnectionOperation, deleteConnectionOperation];
+export const connectionOperations = [
+  listConnectionsOperation,
+  getConnectionOperation,
+  connectionHistoryOperation,
+  putConnectionOperation,
+  deleteConnectionOperation,
+];

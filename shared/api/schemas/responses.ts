@@ -12,7 +12,12 @@ const TABLE_TYPES: Record<string, z.ZodType> = {
 };
 
 export const tableRow = z
-  .object(Object.fromEntries(TABLE_COLUMNS.map((c) => [c, TABLE_TYPES[c] ?? nullableString])))
+  .object({
+    ...Object.fromEntries(TABLE_COLUMNS.map((c) => [c, TABLE_TYPES[c] ?? nullableString])),
+    incremental_lookback_in_force: nullableString.optional().meta({
+      description: 'Read views: the lookback loads of this row use (its incremental_lookback, else the setting), and where it comes from',
+    }),
+  })
   .meta({ id: 'Table', description: 'A table_control row. Timestamps are UTC, ISO-8601 with microseconds; control_key is hex.' });
 
 export const tablePage = z
@@ -22,6 +27,21 @@ export const tablePage = z
 export const bulkResult = z
   .object({ matched: z.number().int(), updated: z.number().int(), config_ids: z.array(z.number().int()) })
   .meta({ id: 'BulkResult' });
+
+export const bulkPreview = z
+  .object({
+    matched: z.number().int(),
+    changed: z.number().int(),
+    rows: z.array(
+      z.object({
+        config_id: z.number().int(),
+        source_table_name: z.string().nullable(),
+        changes: z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown() })),
+      }),
+    ),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'BulkPreview', description: 'Rows a bulk edit would change (at most 1000 listed), and the problems that would refuse it' });
 
 export const connectionRow = z
   .object(

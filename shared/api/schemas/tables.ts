@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { LOAD_STATUSES, LOAD_STRATEGIES } from '../../control/rows.js';
+import { parseTableLookback } from '../../strategies/watermark.js';
 import type { FieldError } from '../errors.js';
 import { columnList, configKey, cron, id, name, nonEmptyText, queryFlag, queryLimit, text, version } from './common.js';
 
@@ -36,6 +37,7 @@ export const tableFields = {
   incremental_column: name().nullable(),
   incremental_type: z.enum(INCREMENTAL_TYPES).nullable(),
   incremental_value: text(255).nullable(),
+  incremental_lookback: text(64).nullable(),
   rolling_column: name().nullable(),
   rolling_days: z.number().int().positive().max(36_500).nullable(),
   num_partitions: z.number().int().positive().max(10_000).nullable(),
@@ -82,6 +84,19 @@ export const tableFilter = z
   .refine((f) => Object.keys(f).length > 0, 'give at least one filter (an edit of every row must name a filter)');
 export type TableFilter = z.output<typeof tableFilter>;
 
+/** The columns GET /tables sorts on (then config_id; empty values last). */
+export const TABLE_SORTS = [
+  'config_id',
+  'source_table_name',
+  'destination_table_name',
+  'db_config_key',
+  'load_strategy',
+  'last_status',
+  'last_load_date_time',
+  'next_load_date_time',
+  'last_modified_at',
+] as const;
+
 /** GET /tables query string. `status=none` finds rows never run or reset; `name` searches source and destination table names. */
 export const listTablesQuery = z.strictObject({
   status: z.enum([...LOAD_STATUSES, 'none']).optional(),
@@ -91,6 +106,8 @@ export const listTablesQuery = z.strictObject({
   name: text(255).optional(),
   limit: queryLimit(100, 1000),
   offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  sort: z.enum(TABLE_SORTS).default('config_id'),
+  order: z.enum(['asc', 'desc']).default('asc'),
 });
 export type ListTablesQuery = z.output<typeof listTablesQuery>;
 
@@ -177,6 +194,14 @@ export function checkTableConfig(config: TableConfig): FieldError[] {
   }
   if (config.incremental_column !== null && config.incremental_type === null && !errors.some((e) => e.field === 'incremental_type')) {
     errors.push({ field: 'incremental_type', message: 'required when incremental_column is set' });
+  }
+  if (config.incremental_lookback !== null) {
+    if (config.incremental_type === null) {
+      errors.push({ field: 'incremental_lookback', message: 'needs incremental_type: an interval for timestamp and date watermarks, an amount for integer and decimal ones' });
+    } else {
+      const parsed = parseTableLookback(config.incremental_lookback, config.incremental_type);
+      if ('error' in parsed) errors.push({ field: 'incremental_lookback', message: parsed.error });
+    }
   }
   if (strategy !== 'chunked_backfill' && config.num_partitions !== null && config.num_partitions > 1) {
     requireFields(config, ['partition_column', 'lower_bound', 'upper_bound'], 'when num_partitions is more than 1', errors);
