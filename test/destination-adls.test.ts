@@ -68,7 +68,8 @@ async function applyRuns(runs: Awaited<ReturnType<Lake['runs']>>, columns: strin
           const type = typeOf(m, cond.column);
           const col = `"${cond.column}"`;
           if (cond.kind === 'after') {
-            const lookback = cond.lookback?.kind === 'minutes' ? ` - INTERVAL ${cond.lookback.minutes} MINUTE` : '';
+            const lb = cond.lookback;
+            const lookback = lb?.kind === 'minutes' ? ` - INTERVAL ${lb.minutes} MINUTE` : lb?.kind === 'seconds' ? ` - INTERVAL ${lb.seconds} SECOND` : '';
             return `${col} > CAST('${cond.value}' AS ${type})${lookback}`;
           }
           const parts = [cond.from === undefined ? '' : `${col} >= CAST('${cond.from}' AS ${type})`, cond.to === undefined ? '' : `${col} < CAST('${cond.to}' AS ${type})`].filter((p) => p);

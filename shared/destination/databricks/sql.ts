@@ -98,6 +98,7 @@ export function windowPredicate(conditions: Condition[], columns: ColumnSpec[]):
       if (!lookback) return `${col} > ${value(condition.value)}`;
       if (lookback.kind === 'minutes') return `${col} > ${value(condition.value)} - INTERVAL ${lookback.minutes} MINUTES`;
       if (lookback.kind === 'days') return `${col} > ${value(condition.value)} - INTERVAL ${lookback.days} DAYS`;
+      if (lookback.kind === 'seconds') return `${col} > ${value(condition.value)} - INTERVAL ${lookback.seconds} SECONDS`;
       return `${col} > ${value(condition.value)} - ${value(lookback.amount)}`;
     }
     const range: string[] = [];
