@@ -97,6 +97,10 @@ export const settingsSchema = z.object({
   // Seconds a settled watermark keeps below the oldest open source transaction (clock skew of writers' stamps).
   WATERMARK_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
 
+  // Lakehouse destinations.
+  /** Days the databricks destination keeps staged Parquet after the commit (0: removed at once). */
+  DATABRICKS_STAGING_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
+
   // Admin API.
   API_READER_ROLE: z.string().min(1).default('DataLoader.Reader'),
   API_ADMIN_ROLE: z.string().min(1).default('DataLoader.Admin'),

@@ -148,6 +148,7 @@ async function loadWithRetries(
         message: result.message,
         rowsProcessed: result.rowsProcessed,
         ...(result.watermark !== undefined ? { watermark: result.watermark } : {}),
+        ...(result.databricksRun ? { databricksRun: result.databricksRun } : {}),
         resetLoadFull: config.forceFull,
         targetSchema: config.target.schema,
       };

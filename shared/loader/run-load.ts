@@ -39,9 +39,12 @@ export async function runLoadAttempt(attempt: LoadAttempt, config: LoadConfig): 
   const parallel = config.partitioning && config.strategy !== 'chunked_backfill' ? settings.PARTITION_READ_CONCURRENCY : 1;
   const source = await openSource(sourceConfig, secrets, parallel + 1);
   try {
-    const destination = await openDestination(destinationConfig, secrets, parallel + 1);
+    const destination = await openDestination(destinationConfig, secrets, parallel + 1, {
+      stagingRetentionDays: settings.DATABRICKS_STAGING_RETENTION_DAYS,
+    });
     try {
-      return await strategyFor(config)({
+      let databricksRun: string | undefined;
+      const result = await strategyFor(config)({
         config,
         source,
         destination,
@@ -52,7 +55,11 @@ export async function runLoadAttempt(attempt: LoadAttempt, config: LoadConfig): 
         progress: attempt.progress,
         now: attempt.now,
         ...(attempt.faults ? { faults: attempt.faults } : {}),
+        onCommit: (info) => {
+          databricksRun = info.statementId ?? databricksRun;
+        },
       });
+      return databricksRun ? { ...result, databricksRun } : result;
     } finally {
       await destination.close();
     }

@@ -56,7 +56,15 @@ export async function stageRows(
 ): Promise<Staged> {
   const { config, source, destination } = context;
   await destination.dropLeftoverStaging(config.target, String(config.configId));
-  const staging = await destination.createStaging(config.target, columns, { forReplace: options.forReplace, tag: String(config.configId) });
+  const staging = await destination.createStaging(config.target, columns, {
+    forReplace: options.forReplace,
+    tag: String(config.configId),
+    runId: context.runId,
+    ...(options.chunk === undefined ? {} : { chunk: options.chunk }),
+    strategy: config.strategy,
+    read: conditions,
+    now: context.now(),
+  });
   try {
     const partitioning = options.partitioned === false ? undefined : config.partitioning;
     const reads: Condition[][] = partitioning
@@ -142,6 +150,7 @@ export async function commitStaged<T>(
   } finally {
     await staged.staging.drop().catch(() => undefined);
   }
+  if (staged.staging.committed) context.onCommit?.(staged.staging.committed);
   await context.faults?.at('afterDestinationCommit', chunk === undefined ? undefined : { chunk });
   return result;
 }
