@@ -39,13 +39,13 @@ const ROUNDS = 3;
 const COLUMNS = `id bigint PRIMARY KEY, customer_id integer, name text, amount numeric(12,2), price double precision,
   created_at timestamp(6), updated_at timestamp(6), seen_at timestamptz, day date, active boolean, note text, code uuid`;
 
-async function seconds(work: () => Promise<unknown>): Promise<number> {
+export async function seconds(work: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();
   await work();
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-async function createSourceTable(url: string, table: string, rows: number): Promise<void> {
+export async function createSourceTable(url: string, table: string, rows: number): Promise<void> {
   await withClient(url, (c) =>
     c.query(`
       CREATE TABLE ${table} (${COLUMNS});
@@ -63,7 +63,7 @@ async function createSourceTable(url: string, table: string, rows: number): Prom
 }
 
 /** The raw baseline: one COPY TO STDOUT piped into one COPY FROM STDIN. */
-async function rawPipe(sourceUrl: string, selectSql: string, destinationUrl: string, copyInSql: string): Promise<void> {
+export async function rawPipe(sourceUrl: string, selectSql: string, destinationUrl: string, copyInSql: string): Promise<void> {
   await withClient(sourceUrl, (source) =>
     withClient(destinationUrl, async (destination) => {
       await pipeline(source.query(copyTo(`COPY (${selectSql}) TO STDOUT`)), destination.query(copyFrom(copyInSql)));
@@ -71,14 +71,14 @@ async function rawPipe(sourceUrl: string, selectSql: string, destinationUrl: str
   );
 }
 
-interface BenchDatabases {
+export interface BenchDatabases {
   serverUrl: string;
   controlUrl: string;
   sourceUrl: string;
   destinationUrl: string;
 }
 
-function exportSecrets(key: string, url: string): Record<string, string> {
+export function exportSecrets(key: string, url: string): Record<string, string> {
   const u = new URL(url);
   const values: Record<string, string> = {
     host: u.hostname,
@@ -95,12 +95,13 @@ function exportSecrets(key: string, url: string): Record<string, string> {
   return names;
 }
 
-function benchRuntime(controlUrl: string, env: Record<string, string> = {}): Runtime {
+export function benchRuntime(controlUrl: string, env: Record<string, string> = {}): Runtime {
   return createRuntime({
     settings: parseSettings({
+    SECRETS_FROM_ENVIRONMENT: 'true',
       DATABASE_URL: controlUrl,
       CONTROL_DB_SSL: 'disable',
-      DESTINATION_DB_CONFIG_KEY: 'bench-dst',
+      DESTINATION_DB_CONFIG_KEY: process.env.BENCH_DESTINATION_KEY ?? 'bench-dst',
       ...env,
     }),
     log: silentLogger,
@@ -110,7 +111,7 @@ function benchRuntime(controlUrl: string, env: Record<string, string> = {}): Run
 let runs = 0;
 
 /** A Queued table_control row and its message. */
-async function queueRow(runtime: Runtime, fields: Record<string, unknown>): Promise<LoadMessage> {
+export async function queueRow(runtime: Runtime, fields: Record<string, unknown>): Promise<LoadMessage> {
   const values: Record<string, unknown> = {
     is_active: true,
     db_config_key: 'bench-src',
@@ -138,7 +139,7 @@ async function requeue(runtime: Runtime, message: LoadMessage): Promise<LoadMess
   return { ...message, run_id: runId };
 }
 
-async function load(runtime: Runtime, message: LoadMessage): Promise<void> {
+export async function load(runtime: Runtime, message: LoadMessage): Promise<void> {
   await handleLoadMessage(runtime, message, { messageId: message.run_id, deliveryCount: 1 });
   const { rows } = await runtime.pool.query(`SELECT last_status, last_status_message FROM control.table_control WHERE config_id = $1`, [message.config_id]);
   if (rows[0].last_status !== 'Succeeded') throw new Error(`bench load failed: ${rows[0].last_status_message}`);
@@ -236,9 +237,9 @@ async function handWrittenMerge(db: BenchDatabases, watermark: string): Promise<
 }
 
 /** Runs one full load in a child process and returns its peak RSS in MB. */
-async function measureRss(db: BenchDatabases, table: string): Promise<number> {
+export async function measureRss(db: BenchDatabases, table: string, env: Record<string, string> = {}): Promise<number> {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss-child'], {
-    env: { ...process.env, BENCH_CHILD: JSON.stringify({ controlUrl: db.controlUrl, table }) },
+    env: { ...process.env, ...env, BENCH_CHILD: JSON.stringify({ controlUrl: db.controlUrl, table }) },
     maxBuffer: 1024 * 1024,
   });
   const result = JSON.parse(stdout.trim().split('\n').pop()!) as { maxRssMb: number };

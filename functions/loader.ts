@@ -8,11 +8,15 @@
  * ServiceBusMessageActions.deadletter) would, but it depends on
  * @azure/functions-extensions-base ^0.2.0-preview while @azure/functions 4.16
  * uses 0.3.0: the two copies keep separate factory registries, so its binding
- * would never be resolved. A malformed message is therefore logged with its
- * reason and completed (never retried forever); the queue's own MaxDeliveryCount
- * still dead-letters messages whose handling keeps throwing.
+ * would never be resolved. A malformed message is therefore quarantined in
+ * control.quarantined_messages (migration 008, counted in
+ * control.quarantined_messages_vw), logged as an error (which the
+ * quarantined-messages alert watches) and completed (never retried forever);
+ * the queue's own MaxDeliveryCount still dead-letters messages whose handling
+ * keeps throwing, a failed quarantine write included.
  */
 import type { InvocationContext } from '@azure/functions';
+import { quarantineMessage } from '../shared/control/quarantine.js';
 import { handleLoadMessage } from '../shared/loader/handle-message.js';
 import { getRuntime } from '../shared/runtime.js';
 import type { FunctionsApp } from './register.js';
@@ -37,7 +41,14 @@ export async function loaderHandler(message: unknown, context: InvocationContext
     deliveryCount: Number(meta.deliveryCount ?? 1),
   });
   if (disposition.kind === 'deadLetter') {
-    runtime.log.error('load message discarded: cannot dead-letter from this trigger', { message_id: messageId, reason: disposition.reason });
+    const added = await quarantineMessage(runtime.pool, {
+      queueName: runtime.settings.LOADS_QUEUE_NAME,
+      messageId,
+      deliveryCount: Number(meta.deliveryCount ?? 1),
+      reason: disposition.reason,
+      body: message,
+    });
+    runtime.log.error('load message quarantined', { message_id: messageId, reason: disposition.reason, new: added, table: 'control.quarantined_messages' });
   }
 }
 

@@ -4,6 +4,7 @@
  * registers nothing; functions/index.ts, the entry the host loads, calls setup.
  */
 import type { app as azureApp } from '@azure/functions';
+import { registerConsole } from './http/console.js';
 import { registerApiRoutes } from './http/routes.js';
 import { registerLoader } from './loader.js';
 import { registerReaper } from './reaper.js';
@@ -13,8 +14,9 @@ export type FunctionsApp = Pick<typeof azureApp, 'timer' | 'http' | 'serviceBusQ
 
 export function setup(app: FunctionsApp): void {
   // Each function file adds its registration here: sensor and reaper (timers),
-  // loader (Service Bus queue), the admin API (HTTP).
+  // loader (Service Bus queue), the admin API and its console (HTTP).
   registerApiRoutes(app);
+  registerConsole(app);
   registerLoader(app);
   registerSensor(app);
   registerReaper(app);

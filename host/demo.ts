@@ -2,7 +2,8 @@
  * The local demo: a source database with a few realistic tables whose data keeps
  * changing, a destination database, the two connection rows (secret names that
  * resolve from this process's environment), and one table_control row per load
- * strategy on short crons. Created once; later runs reuse it.
+ * strategy on short crons, plus one that fails until its configuration is fixed
+ * (payments: a misspelt incremental column). Created once; later runs reuse it.
  */
 import pg from 'pg';
 import { ensureDatabase, withClient } from '../shared/db/client.js';
@@ -52,6 +53,16 @@ CREATE TABLE IF NOT EXISTS shop.order_archive (
   amount numeric(12, 2) NOT NULL,
   archived_on date NOT NULL
 );
+CREATE TABLE IF NOT EXISTS shop.payments (
+  payment_id integer PRIMARY KEY,
+  order_ref integer NOT NULL,
+  amount numeric(12, 2) NOT NULL,
+  paid_at timestamp(6) NOT NULL DEFAULT clock_timestamp()
+);
+INSERT INTO shop.payments (payment_id, order_ref, amount, paid_at)
+  SELECT g, g, round((10 + random() * 490)::numeric, 2), clock_timestamp() - make_interval(mins => g)
+    FROM generate_series(1, 500) g
+  ON CONFLICT DO NOTHING;
 INSERT INTO shop.regions VALUES ('EU', 'Europe'), ('NA', 'North America'), ('APAC', 'Asia Pacific')
   ON CONFLICT DO NOTHING;
 INSERT INTO shop.products
@@ -121,6 +132,9 @@ const DEMO_TABLES: DemoTable[] = [
   { table: 'events', strategy: 'append_only', cron: '* * * * *', extra: { incremental_column: 'event_id', incremental_type: 'integer', primary_key_cols: 'event_id' } },
   { table: 'orders', strategy: 'rolling', cron: '* * * * *', extra: { rolling_column: 'order_date', rolling_days: 3, primary_key_cols: 'order_id' } },
   { table: 'regions', strategy: 'check_and_load', cron: '* * * * *', extra: {} },
+  // Fails on purpose: its incremental column is misspelt (the source has paid_at). The console's
+  // first lesson: find it, read why, fix the field, run it now, watch it load.
+  { table: 'payments', strategy: 'incremental', cron: '*/2 * * * *', extra: { incremental_column: 'paid_on', incremental_type: 'timestamp', primary_key_cols: 'payment_id' } },
   { table: 'order_archive', strategy: 'chunked_backfill', cron: '* * * * *', extra: { partition_column: 'archive_id', lower_bound: '1', upper_bound: '20001', num_partitions: 10, primary_key_cols: 'archive_id' } },
 ];
 

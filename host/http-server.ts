@@ -14,6 +14,7 @@ const { HttpRequest, InvocationContext } = azureFunctions;
 type HttpRequest = InstanceType<typeof HttpRequest>;
 type InvocationContext = InstanceType<typeof InvocationContext>;
 import type { Logger } from '../shared/log.js';
+import { consoleAsset } from '../shared/console/assets.js';
 
 export interface HttpRoute {
   name: string;
@@ -47,6 +48,16 @@ export function compileRoute(route: HttpRoute): CompiledRoute {
   return { ...route, pattern: new RegExp(`^${source}/?$`, 'i'), paramNames };
 }
 
+/** An answer in the API's one error shape, with its own correlation id. */
+function failure(status: number, field: string, message: string, headers: Record<string, string> = {}): HttpResponseInit {
+  const correlationId = randomUUID();
+  return {
+    status,
+    headers: { 'x-correlation-id': correlationId, ...headers },
+    jsonBody: { errors: [{ field, message }], correlation_id: correlationId },
+  };
+}
+
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -76,24 +87,38 @@ export async function startHttpServer(routes: readonly HttpRoute[], port: number
   const compiled = routes.map(compileRoute);
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (!url.pathname.startsWith(ROUTE_PREFIX)) {
-        await writeResponse(res, { status: 404, jsonBody: { error: 'not found' } });
+        // Everything outside /api is the admin console's built files.
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          await writeResponse(res, failure(405, '', `method ${req.method ?? ''} is not allowed on ${url.pathname}: use GET`, { allow: 'GET, HEAD' }));
+          return;
+        }
+        const asset = await consoleAsset(url.pathname.slice(1));
+        await writeResponse(res, { status: asset.status, headers: asset.headers, body: asset.body });
         return;
       }
       const path = url.pathname.slice(ROUTE_PREFIX.length - 1);
-      const method = (req.method ?? 'GET').toUpperCase();
-      let pathMatched = false;
+      const requested = (req.method ?? 'GET').toUpperCase();
+      // HEAD is GET without a body (node:http leaves the body out of a HEAD response).
+      const method = requested === 'HEAD' ? 'GET' : requested;
+      const allowed = new Set<string>();
       for (const route of compiled) {
         const match = route.pattern.exec(path);
         if (!match) continue;
-        pathMatched = true;
+        for (const m of route.methods) allowed.add(m);
         if (!route.methods.includes(method)) continue;
         const params: Record<string, string> = {};
-        route.paramNames.forEach((name, i) => {
+        for (const [i, name] of route.paramNames.entries()) {
           const value = match[i + 1];
-          if (value !== undefined) params[name] = decodeURIComponent(value);
-        });
+          if (value === undefined) continue;
+          try {
+            params[name] = decodeURIComponent(value);
+          } catch {
+            await writeResponse(res, failure(400, name, 'has a malformed percent-escape: encode the value with encodeURIComponent'));
+            return;
+          }
+        }
         const headers: Record<string, string> = {};
         for (const [key, value] of Object.entries(req.headers)) {
           if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
@@ -110,10 +135,19 @@ export async function startHttpServer(routes: readonly HttpRoute[], port: number
         await writeResponse(res, await route.handler(request, context));
         return;
       }
-      await writeResponse(res, pathMatched ? { status: 405, jsonBody: { error: `method ${method} not allowed` } } : { status: 404, jsonBody: { error: 'not found' } });
+      if (allowed.size === 0) {
+        await writeResponse(res, failure(404, '', `no route ${url.pathname}: GET /api/openapi.json lists every route`));
+        return;
+      }
+      const allow = [...new Set([...allowed, ...(allowed.has('GET') ? ['HEAD'] : []), 'OPTIONS'])].join(', ');
+      if (requested === 'OPTIONS') {
+        await writeResponse(res, { status: 204, headers: { allow } });
+        return;
+      }
+      await writeResponse(res, failure(405, '', `method ${requested} is not allowed on ${url.pathname}: use ${allow}`, { allow }));
     })().catch(async (error: unknown) => {
       log.error('http request failed', { path: req.url, reason: error instanceof Error ? error.message : String(error) });
-      if (!res.headersSent) await writeResponse(res, { status: 500, jsonBody: { error: 'internal error' } });
+      if (!res.headersSent) await writeResponse(res, failure(500, '', 'internal error; see the host log'));
       else res.end();
     });
   });

@@ -84,6 +84,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       embedded = await startEmbeddedPostgres({
         dataDir: options.dataDir ?? join(projectRoot(), '.data', 'postgres'),
         persistent: true,
+        notice: (line) => log.info(line),
         port: (await portIsFree(wanted)) ? wanted : await freePort(),
       });
       const server = embedded;
@@ -99,6 +100,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       log.info('control database: embedded PostgreSQL', { port: embedded.port, data: options.dataDir ?? '.data/postgres' });
     }
 
+    // A local host reads secret names without a vault from its own environment (the demo's connections do).
+    settings = { ...settings, SECRETS_FROM_ENVIRONMENT: true };
     const applied = await migrate(controlClientConfig(controlConnectionOptions(settings, controlUrl)));
     log.info('migrations', { applied: applied.length === 0 ? 'up to date' : applied.join(',') });
 

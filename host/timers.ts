@@ -11,6 +11,9 @@ export interface LocalTimer {
   stop(): Promise<void>;
 }
 
+/** The longest delay setTimeout takes (2^31 - 1 ms); longer ones fire at once. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export function startTimer(name: string, schedule: string, job: () => Promise<void>, log: Logger): LocalTimer {
   // Parse once up front so that a bad schedule fails at start-up, not at the first tick.
   CronExpressionParser.parse(schedule, { tz: 'UTC' });
@@ -22,7 +25,12 @@ export function startTimer(name: string, schedule: string, job: () => Promise<vo
     if (stopped) return;
     // From now, not from the previous occurrence: a run longer than the period skips slots instead of bunching up.
     const next = CronExpressionParser.parse(schedule, { currentDate: new Date(), tz: 'UTC' }).next().toDate();
-    timeout = setTimeout(fire, Math.max(0, next.getTime() - Date.now()));
+    waitUntil(next.getTime());
+  };
+  // setTimeout holds at most MAX_TIMEOUT_MS (about 24.8 days); a later occurrence is reached in steps.
+  const waitUntil = (at: number) => {
+    const delay = Math.max(0, at - Date.now());
+    timeout = delay > MAX_TIMEOUT_MS ? setTimeout(() => waitUntil(at), MAX_TIMEOUT_MS) : setTimeout(fire, delay);
   };
   const fire = () => {
     if (stopped) return;

@@ -160,6 +160,13 @@ param backfillTimeBudgetSeconds int = 600
 @description('Minutes re-read behind a timestamp watermark, for late commits.')
 param incrementalLookbackMinutes int = 10
 
+@description('Lakehouse: days the databricks destination keeps staged Parquet after the commit (0: removed at once).')
+@minValue(0)
+param databricksStagingRetentionDays int = 0
+
+@description('Lakehouse: container of the landing storage account (ADLS Gen2) the adls and databricks destinations write to.')
+param lakehouseContainerName string = 'landing'
+
 @description('Seconds a settled watermark keeps below the oldest open source transaction, for clock skew.')
 param watermarkClockSkewSeconds int = 5
 
@@ -203,6 +210,7 @@ var deploymentContainerName = 'app-package'
 // Names are computed here, not read from module outputs, so that what-if can
 // predict every resource id before deployment.
 var storageAccountName = take('st${compactPrefix}${environmentName}${token}', 24)
+var lakehouseStorageAccountName = take('dl${compactPrefix}${environmentName}${token}', 24)
 var serviceBusNamespaceName = 'sb-${baseName}-${token}'
 var keyVaultName = take('kv${compactPrefix}${environmentName}${token}', 24)
 var appInsightsName = 'appi-${baseName}'
@@ -232,6 +240,18 @@ module storage 'modules/storage.bicep' = {
     location: location
     name: storageAccountName
     deploymentContainerName: deploymentContainerName
+    tags: allTags
+  }
+}
+
+module lakehouseStorage 'modules/lakehouse-storage.bicep' = {
+  name: 'lakehouseStorage'
+  params: {
+    location: location
+    name: lakehouseStorageAccountName
+    containerName: lakehouseContainerName
+    principalId: identity.properties.principalId
+    identityId: identity.id
     tags: allTags
   }
 }
@@ -337,6 +357,7 @@ var appSettings = {
   PARTITION_READ_CONCURRENCY: string(partitionReadConcurrency)
   BACKFILL_TIME_BUDGET_SECONDS: string(backfillTimeBudgetSeconds)
   INCREMENTAL_LOOKBACK_MINUTES: string(incrementalLookbackMinutes)
+  DATABRICKS_STAGING_RETENTION_DAYS: string(databricksStagingRetentionDays)
   WATERMARK_CLOCK_SKEW_SECONDS: string(watermarkClockSkewSeconds)
   API_READER_ROLE: apiReaderRole
   API_ADMIN_ROLE: apiAdminRole
@@ -344,6 +365,8 @@ var appSettings = {
   // The development principal never acts on Azure.
   DEV_PRINCIPAL: ''
   ALLOW_DEV_PRINCIPAL: 'false'
+  // Secrets come from Key Vault only: a scope missing from KEYVAULT_URLS fails, never reads the app settings.
+  SECRETS_FROM_ENVIRONMENT: 'false'
   LOG_LEVEL: logLevel
 }
 
@@ -393,3 +416,5 @@ output identityPrincipalId string = identity.properties.principalId
 output keyVaultName string = keyVault.outputs.name
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output storageAccountName string = storage.outputs.name
+output lakehouseStorageAccountName string = lakehouseStorage.outputs.name
+output lakehouseLandingUrl string = lakehouseStorage.outputs.landingUrl

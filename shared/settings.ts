@@ -97,6 +97,10 @@ export const settingsSchema = z.object({
   // Seconds a settled watermark keeps below the oldest open source transaction (clock skew of writers' stamps).
   WATERMARK_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
 
+  // Lakehouse destinations.
+  /** Days the databricks destination keeps staged Parquet after the commit (0: removed at once). */
+  DATABRICKS_STAGING_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
+
   // Admin API.
   API_READER_ROLE: z.string().min(1).default('DataLoader.Reader'),
   API_ADMIN_ROLE: z.string().min(1).default('DataLoader.Admin'),
@@ -104,6 +108,13 @@ export const settingsSchema = z.object({
   /** For local runs only: a user name that acts with every role when no principal header is sent. Off when empty. */
   DEV_PRINCIPAL: z.string().default(''),
   ALLOW_DEV_PRINCIPAL: flag,
+
+  /**
+   * For local runs only: a db_kv_scope without a vault in KEYVAULT_URLS reads
+   * secret names from the process environment. Off (the default, and in Azure,
+   * where the environment is the app settings), such a scope fails the run.
+   */
+  SECRETS_FROM_ENVIRONMENT: flag,
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

@@ -75,8 +75,11 @@ describe('bulk edit', () => {
     const res = await call('POST', '/api/tables/bulk-edit', { body: { ids: [ok.config_id, bad.config_id], fields: { load_strategy: 'append_only' } } });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
-      { field: 'fields.incremental_column', message: `table ${bad.config_id}: required for load_strategy append_only` },
-      { field: 'fields.incremental_type', message: `table ${bad.config_id}: required for load_strategy append_only` },
+      { field: 'fields.incremental_column', message: `table ${bad.config_id}: required for load_strategy append_only (the watermark column)` },
+      {
+        field: 'fields.incremental_type',
+        message: `table ${bad.config_id}: required for load_strategy append_only (one of timestamp, date, integer, decimal)`,
+      },
     ]);
     expect(await snapshot(api.db)).toEqual(before);
   });

@@ -63,7 +63,13 @@ describe('OpenAPI document', () => {
 
     const list = doc.paths['/tables'].get.parameters;
     expect(list.find((p: { name: string }) => p.name === 'limit')).toMatchObject({ in: 'query', required: false, schema: { maximum: 1000 } });
-    expect(doc.paths['/tables/{id}'].patch.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
+    expect(doc.paths['/tables/{id}'].patch.parameters).toEqual([
+      expect.objectContaining({ name: 'id', in: 'path', required: true, schema: expect.objectContaining({ type: 'integer' }) }),
+      expect.objectContaining({ name: 'If-Match', in: 'header', required: false, description: expect.stringMatching(/ETag/) }),
+    ]);
+    expect(doc.paths['/connections/{key}'].patch.parameters.map((p: { name: string }) => p.name)).toEqual(['key', 'If-Match']);
+    expect(doc.paths['/connections/{key}/history'].get).toBeDefined();
+    expect(doc.paths['/tables'].post.responses['415']).toBeDefined();
     expect(doc.paths['/connections/{key}'].put.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ConnectionPut' });
     expect(doc.components.schemas.DbConfigValue.properties.password.pattern).toBe('^[A-Za-z0-9-]{1,127}$');
     expect(doc.paths['/tables/{id}'].get.description).toContain('DataLoader.Reader or DataLoader.Admin');

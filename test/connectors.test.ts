@@ -174,7 +174,7 @@ describe('connector registry', () => {
     const control = await createTestDatabase();
     await registerDbConfig(control.pool, 'reg-src', source);
     const { rows } = await control.pool.query(`SELECT * FROM control.table_control_dbconfig WHERE db_config_key = 'reg-src'`);
-    const opened = await openSource(rows[0], createSecretResolver({ keyVaultUrls: {}, ttlSeconds: 60 }), 1);
+    const opened = await openSource(rows[0], createSecretResolver({ keyVaultUrls: {}, ttlSeconds: 60, envFallback: true }), 1);
     try {
       expect(await opened.signature({ relation: { kind: 'query', sql: 'SELECT 1 AS x' }, column: 'x' })).toBe('1/1');
     } finally {
@@ -187,7 +187,7 @@ describe('connector registry', () => {
       /^table_control_dbconfig "db2": db_type "db2" has no source connector yet \(supported: postgresql, postgres, /,
     );
     const row = { db_config_key: 'k', db_type: 'postgresql', db_config_value: { host: 'h' }, db_kv_scope: null } as never;
-    await expect(openSource(row, createSecretResolver({ keyVaultUrls: {}, ttlSeconds: 1 }), 1)).rejects.toThrow(
+    await expect(openSource(row, createSecretResolver({ keyVaultUrls: {}, ttlSeconds: 1, envFallback: true }), 1)).rejects.toThrow(
       'table_control_dbconfig "k": db_config_value has no "database" (the name of the secret holding it)',
     );
   });

@@ -30,7 +30,7 @@ const columns: ColumnSpec[] = [
 ];
 
 async function stage(target: TableRef, rows: unknown[][], forReplace: boolean, cols = columns): Promise<Staging> {
-  const staging = await destination.createStaging(target, cols, { forReplace, tag: '7' });
+  const staging = await destination.createStaging(target, cols, { forReplace, tag: '7', runId: 'r', strategy: 'full', now: new Date() });
   const writer = await staging.openWriter();
   await pipeline(Readable.from(rows), createCopyEncoder(16), writer);
   expect(writer.rowCount).toBe(rows.length);
@@ -92,7 +92,7 @@ describe('PostgreSQL destination', () => {
     const t = { schema: 'landing', table: 'watched' };
     await destination.prepareTable(t, columns);
     const load = async (n: number) => {
-      const staging = await destination.createStaging(t, columns, { forReplace: true, tag: '9' });
+      const staging = await destination.createStaging(t, columns, { forReplace: true, tag: '9', runId: 'r', strategy: 'full', now: new Date() });
       const writer = await staging.openWriter();
       await pipeline(Readable.from(Array.from({ length: n }, (_, i) => [i, 'x', null])), createCopyEncoder(), writer);
       await staging.replace();
@@ -119,7 +119,7 @@ describe('PostgreSQL destination', () => {
       const t = { schema: 'landing', table: 'busy' };
       await patient.prepareTable(t, columns);
       await reader.query(`BEGIN; SELECT * FROM landing.busy`);
-      const staging = await patient.createStaging(t, columns, { forReplace: true, tag: '8' });
+      const staging = await patient.createStaging(t, columns, { forReplace: true, tag: '8', runId: 'r', strategy: 'full', now: new Date() });
       const writer = await staging.openWriter();
       await pipeline(Readable.from([[1, 'a', null]]), createCopyEncoder(), writer);
       const swapped = staging.replace();
@@ -216,7 +216,7 @@ describe('PostgreSQL destination', () => {
   });
 
   it('drops staging tables an earlier attempt left behind', async () => {
-    await destination.createStaging(target, columns, { forReplace: false, tag: '99' });
+    await destination.createStaging(target, columns, { forReplace: false, tag: '99', runId: 'r', strategy: 'full', now: new Date() });
     await destination.dropLeftoverStaging(target, '99');
     const { rows } = await db.pool.query(`SELECT relname FROM pg_class WHERE relname LIKE '\\_dl\\_99\\_%'`);
     expect(rows).toEqual([]);

@@ -165,6 +165,7 @@ describe('sensor, queue and loader', () => {
         DATABASE_URL: h.control.url,
         CONTROL_DB_SSL: 'disable',
         DESTINATION_DB_CONFIG_KEY: h.destinationKey,
+        SECRETS_FROM_ENVIRONMENT: 'true',
         LOG_LEVEL: 'error',
       },
     });

@@ -35,8 +35,22 @@ describe('loader function', () => {
     expect((await h.row(message.config_id)).last_status).toBe('Succeeded');
   });
 
-  it('logs and completes a malformed message instead of retrying it forever', async () => {
+  it('quarantines a malformed message where an admin sees it, counts it, and completes it instead of retrying it forever', async () => {
     await expect(loaderHandler(Buffer.from('{"config_id":"nope"}'), context({ messageId: 'bad-1', deliveryCount: 1 }))).resolves.toBeUndefined();
-    expect(lines.some((l) => /error load message discarded: cannot dead-letter from this trigger message_id=bad-1 reason="malformed load message/.test(l))).toBe(true);
+    expect(lines.some((l) => /error load message quarantined message_id=bad-1 reason="malformed load message/.test(l))).toBe(true);
+    // The alert's query matches the line as it is logged.
+    expect(lines.some((l) => /^[^ ]+ +[a-z]+ +load message quarantined( |$)/.test(l))).toBe(true);
+    // A redelivery of the same message is kept once; another message is counted.
+    await loaderHandler('not json \u0000 at all', context({ messageId: 'bad-1', deliveryCount: 2 }));
+    await loaderHandler({ run_id: 'x' }, context({ messageId: 'bad-2', deliveryCount: 1 }));
+    const { rows } = await h.control.pool.query(
+      `SELECT queue_name, message_id, delivery_count, reason, body FROM control.quarantined_messages ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { queue_name: 'loads', message_id: 'bad-1', delivery_count: 1, reason: expect.stringMatching(/^malformed load message: config_id/), body: '{"config_id":"nope"}' },
+      { queue_name: 'loads', message_id: 'bad-2', delivery_count: 1, reason: expect.stringMatching(/^malformed load message/), body: '{"run_id":"x"}' },
+    ]);
+    const { rows: counted } = await h.control.pool.query(`SELECT quarantined::int, last_day::int FROM control.quarantined_messages_vw`);
+    expect(counted).toEqual([{ quarantined: 2, last_day: 2 }]);
   });
 });

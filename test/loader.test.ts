@@ -133,7 +133,9 @@ describe('failures an admin fixes', () => {
     const message = await h.queueRow({ source_table_name: 'orders', destination_table_name: 'x', load_strategy: 'incremental' });
     await h.deliver(message);
     expect((await h.row(message.config_id)).last_status_message).toBe(
-      `table_control row ${message.config_id}: incremental_column is required for load_strategy incremental`,
+      `table_control row ${message.config_id}: incremental_column: required for load_strategy incremental (the watermark column); ` +
+        'incremental_type: required for load_strategy incremental (one of timestamp, date, integer, decimal); ' +
+        'primary_key_cols: required for load_strategy incremental (the merge key, comma-separated columns)',
     );
   });
 });

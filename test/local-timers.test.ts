@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { startTimer } from '../host/timers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_TIMEOUT_MS, startTimer } from '../host/timers.js';
 import { silentLogger } from '../shared/log.js';
 
 describe('local timers', () => {
@@ -26,5 +26,23 @@ describe('local timers', () => {
 
   it('refuse a bad schedule at start-up', () => {
     expect(() => startTimer('bad', 'every minute', async () => undefined, silentLogger)).toThrow();
+  });
+
+  it('wait for an occurrence further off than setTimeout can hold (a yearly schedule) without firing early', async () => {
+    vi.useFakeTimers({ now: new Date('2026-01-02T00:00:00Z') });
+    try {
+      let runs = 0;
+      const timer = startTimer('yearly', '0 0 0 1 1 *', async () => {
+        runs++;
+      }, silentLogger);
+      // Past the 24.8-day limit, many times over: nothing fires until the next 1 January.
+      for (let i = 0; i < 13; i++) await vi.advanceTimersByTimeAsync(MAX_TIMEOUT_MS);
+      expect(runs).toBe(0);
+      await vi.advanceTimersByTimeAsync(Date.parse('2027-01-01T00:00:01Z') - Date.now());
+      expect(runs).toBe(1);
+      await timer.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -107,6 +107,7 @@ beforeAll(async () => {
     INSERT INTO public.customers (id, name) SELECT g, 'c' || g FROM generate_series(1, 100) g;`);
   capture = captureLogs('debug');
   const settings = parseSettings({
+    SECRETS_FROM_ENVIRONMENT: 'true',
     DATABASE_URL: urlAs(control.name, PASSWORD),
     CONTROL_DB_SSL: 'disable',
     DATABRICKS_CLIENT_SECRET: CLIENT_SECRET,

@@ -47,8 +47,8 @@ export async function insertRows(db: Queryable, spec: RowSpec): Promise<number[]
   const { rows } = await db.query<{ config_id: number }>(
     `INSERT INTO control.table_control
        (is_active, last_status, db_config_key, source_table_catalog, source_table_schema, source_table_name,
-        load_strategy, load_cron, next_load_date_time)
-     SELECT $1, $2, ($3::text[])[1 + ((g - 1) % cardinality($3::text[]))], 'sales', 'dbo', $4 || '_' || g,
+        destination_table_name, load_strategy, load_cron, next_load_date_time)
+     SELECT $1, $2, ($3::text[])[1 + ((g - 1) % cardinality($3::text[]))], 'sales', 'dbo', $4 || '_' || g, $4 || '_' || g,
             $5, $6,
             CASE WHEN $7::float8 IS NULL THEN NULL
                  ELSE LOCALTIMESTAMP - make_interval(secs => $7::float8) + make_interval(secs => g / 1000.0) END

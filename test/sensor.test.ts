@@ -139,16 +139,16 @@ describe('sensor tick', () => {
       expect(row.next_load_date_time).toBeNull();
       return row.last_status_message;
     };
-    expect(await failed(badCron)).toMatch(/load_cron "61 \* \* \* \*" is not a valid cron expression.*fix load_cron/);
-    expect(await failed(unknown)).toMatch(/load_strategy "everything" is unknown: use one of full, incremental/);
-    expect(await failed(noStrategy)).toMatch(/load_strategy is empty/);
+    expect(await failed(badCron)).toMatch(/load_cron: "61 \* \* \* \*" is not a valid cron expression.*fix it/);
+    expect(await failed(unknown)).toMatch(/load_strategy: "everything" is unknown: use one of full, incremental/);
+    expect(await failed(noStrategy)).toMatch(/load_strategy: required: use one of/);
     const inc = await failed(incremental);
-    expect(inc).toMatch(/incremental_type is empty: load_strategy incremental needs incremental_column, incremental_type, primary_key_cols/);
-    expect(inc).toMatch(/primary_key_cols is empty/);
-    expect(inc).not.toMatch(/incremental_column is empty/);
-    expect(await failed(rolling)).toMatch(/rolling_days is 0: set it to a positive whole number/);
-    expect(await failed(chunked)).toMatch(/partition_column is empty.*lower_bound is empty.*upper_bound is empty.*num_partitions is empty/);
-    expect(await failed(noSource)).toMatch(/db_config_key is empty/);
+    expect(inc).toMatch(/incremental_type: required for load_strategy incremental \(one of timestamp, date, integer, decimal\)/);
+    expect(inc).toMatch(/primary_key_cols: required for load_strategy incremental/);
+    expect(inc).not.toMatch(/incremental_column:/);
+    expect(await failed(rolling)).toMatch(/rolling_days: 0 is not allowed: set the window in days, a positive whole number/);
+    expect(await failed(chunked)).toMatch(/partition_column: required.*lower_bound: required.*upper_bound: required.*num_partitions: required/);
+    expect(await failed(noSource)).toMatch(/db_config_key: required/);
     expect((await queuedMessages(db.pool)).length).toBe(2);
 
     // They do not fail again every tick.
@@ -173,7 +173,7 @@ describe('sensor tick', () => {
     expect((await rowById(db.pool, noCron!)).next_load_date_time).toBeNull();
     const bad = await rowById(db.pool, badCron!);
     expect(bad).toMatchObject({ last_status: 'Failed', next_load_date_time: null });
-    expect(bad.last_status_message).toMatch(/load_cron "\* \* \* \*".*has 4 fields/);
+    expect(bad.last_status_message).toMatch(/load_cron: "\* \* \* \*".*has 4 fields/);
 
     // Not edited: left alone. Edited (the admin API stamps last_modified_at): scheduled.
     expect(await tick()).toMatchObject({ scheduled: 0, failedConfig: 0 });

@@ -3,6 +3,7 @@
 //   - stuck runs: the reaper's events for runs it failed on timeout;
 //   - function failures: any invocation that threw (a loader throw abandons the
 //     message for a retry, so repeated failures show up here first);
+//   - quarantined load messages: messages the loader could not read;
 //   - dead-lettered load messages: a message delivered maxDeliveryCount times, or
 //     expired before a loader took it.
 
@@ -62,6 +63,13 @@ var logAlerts = [
     description: 'The reaper failed runs that stayed Queued or In Progress past their timeout: loaders are not picking up messages, or loads hang.'
     severity: 2
     query: stuckRunsQuery
+  }
+  {
+    name: 'quarantined-messages'
+    displayName: 'DataLoader ${baseName}: load messages quarantined'
+    description: 'The loader received load messages it could not read and kept them in control.quarantined_messages (counted in control.quarantined_messages_vw): something other than the sensor writes to the loads queue.'
+    severity: 2
+    query: 'traces | where message matches regex "^[^ ]+ +[a-z]+ +load message quarantined( |$)"'
   }
   {
     name: 'function-failures'

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { isTransientDatabaseError, sqlStateOf } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { ApiError, fieldErrorsFrom, forbidden, unauthorized, ValidationError, type FieldError } from './errors.js';
+import { ApiError, fieldErrorsFrom, forbidden, readableIssue, unauthorized, ValidationError, type FieldError } from './errors.js';
 import type { ApiRequest, ApiResponse, Operation } from './operation.js';
 import { resolvePrincipal, rolesFor } from './principal.js';
 
@@ -19,7 +19,7 @@ const HOST_QUERY_KEYS = new Set(['code']);
 
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, errors: FieldError[], prefix: string): T {
   if (!schema) return undefined as T;
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: readableIssue });
   if (result.success) return result.data;
   for (const e of fieldErrorsFrom(result.error)) errors.push({ field: e.field || prefix, message: e.message });
   return undefined as T;
@@ -28,8 +28,7 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, errors: 
 /** Marks a body that is not JSON (already reported). */
 const NOT_JSON = Symbol('not JSON');
 
-async function readJsonBody(request: ApiRequest, errors: FieldError[]): Promise<unknown> {
-  const text = await request.text();
+function readJsonBody(text: string, errors: FieldError[]): unknown {
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ApiError(413, `body: larger than ${MAX_BODY_BYTES} bytes`);
   // An empty body is an empty object, so that missing required fields are named one by one.
   if (text.trim() === '') return {};
@@ -51,7 +50,30 @@ function queryObject(query: URLSearchParams): Record<string, string> {
   return out;
 }
 
-function errorResponse(error: ApiError, correlationId: string): ApiResponse {
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * A write's body must be declared JSON: a form or text post (which a browser
+ * sends cross-site without a preflight) is refused before it is read. A write
+ * without a body may omit Content-Type.
+ */
+export function checkContentType(method: string, contentType: string | null, hasBody: boolean): void {
+  if (!WRITES.has(method.toUpperCase())) return;
+  if (contentType === null || contentType.trim() === '') {
+    if (hasBody) throw new ApiError(415, 'Content-Type: missing; send the body as application/json', [
+      { field: 'Content-Type', message: 'missing: send the body with Content-Type: application/json' },
+    ]);
+    return;
+  }
+  const media = contentType.split(';')[0]!.trim().toLowerCase();
+  if (media !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(media)) {
+    const message = `${JSON.stringify(media.slice(0, 100))} is not accepted: send the body as application/json`;
+    throw new ApiError(415, `Content-Type: ${message}`, [{ field: 'Content-Type', message }]);
+  }
+}
+
+/** An error as the API's one error shape: `{errors: [{field, message}], correlation_id}`, with the id in a header too. */
+export function errorResponse(error: ApiError, correlationId: string): ApiResponse {
   const headers: Record<string, string> = { 'x-correlation-id': correlationId };
   if (error.status === 503) headers['retry-after'] = '5';
   return { status: error.status, body: { errors: error.errors, ...error.details, correlation_id: correlationId }, headers };
@@ -69,10 +91,12 @@ export async function dispatch(operation: Operation, request: ApiRequest, runtim
       }
     }
     const errors: FieldError[] = [];
+    const text = await request.text();
+    checkContentType(request.method, request.header('content-type'), text.length > 0);
     const params = parsePart(operation.params, request.params, errors, 'params');
     // Operations without a query or body schema take none: unknown input is refused, not ignored.
     const query = parsePart(operation.query ?? NO_QUERY, queryObject(request.query), errors, 'query');
-    const raw = await readJsonBody(request, errors);
+    const raw = readJsonBody(text, errors);
     let body: unknown;
     if (raw !== NOT_JSON) {
       if (operation.body) body = parsePart(operation.body, raw, errors, 'body');

@@ -4,6 +4,7 @@
  * correlation id and no detail.
  */
 import type { z } from 'zod';
+import type { $ZodRawIssue } from 'zod/v4/core';
 
 /** One problem with the request: the field (dotted path) and what was expected. */
 export interface FieldError {
@@ -63,4 +64,50 @@ export function fieldErrorsFrom(error: z.ZodError, prefix = ''): FieldError[] {
     }
   }
   return errors;
+}
+
+const article = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'a whole number' : 'a number';
+  return article(typeof value);
+}
+
+const EXPECTED: Record<string, string> = { int: 'whole number', object: 'JSON object', array: 'JSON array' };
+
+/**
+ * zod's issues in words an admin reads: what the field must be and, where it
+ * helps, what was sent instead. Messages a schema sets itself are kept.
+ */
+export function readableIssue(issue: $ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (issue.input === undefined) return `required: give ${article(expected)}`;
+      return `must be ${article(expected)}, not ${kindOf(issue.input)}`;
+    }
+    case 'too_small': {
+      const bound = String(issue.minimum);
+      if (issue.origin === 'string') return `must be at least ${bound} character${bound === '1' ? '' : 's'} long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `must have at least ${bound} item${bound === '1' ? '' : 's'}`;
+      return issue.inclusive ? `must be ${bound} or more` : `must be more than ${bound}`;
+    }
+    case 'too_big': {
+      const bound = String(issue.maximum);
+      if (issue.origin === 'string') return `must be at most ${bound} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `must have at most ${bound} items`;
+      return issue.inclusive ? `must be ${bound} or less` : `must be less than ${bound}`;
+    }
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return `must be ${article(issue.format === 'regex' ? 'value of the expected form' : issue.format)}`;
+    case 'invalid_union':
+      return 'matches none of the allowed forms';
+    default:
+      return undefined;
+  }
 }

@@ -6,6 +6,8 @@
 import pg from 'pg';
 import type { DbConfigRow, TableControlRow } from '../control/rows.js';
 import { TABLE_CONTROL_COLUMNS } from '../control/rows.js';
+import { invalid } from './errors.js';
+import { isVersion } from './schemas/common.js';
 
 const ISO_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 
@@ -84,11 +86,17 @@ export function etagOf(lastModifiedAt: string | null): string {
  */
 export function parseIfMatch(header: string): { any: true } | { any: false; versions: (string | null)[] } {
   if (header.trim() === '*') return { any: true };
-  const versions = header
-    .split(',')
-    .map((v) => v.trim().replace(/^W\//, '').replace(/^"|"$/g, ''))
-    .filter((v) => v !== '')
-    .map((v) => (v === 'none' ? null : v));
+  const tags = header.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const versions = tags.map((tag) => {
+    const quoted = /^(?:W\/)?"([^"]*)"$/.exec(tag);
+    const value = quoted?.[1];
+    if (value === 'none') return null;
+    if (value === undefined || !isVersion(value)) {
+      throw invalid('If-Match', `${JSON.stringify(tag.slice(0, 60))} is not an ETag of this API: send the ETag header of the row's last read ("<last_modified_at>"), or *`);
+    }
+    return value;
+  });
+  if (versions.length === 0) throw invalid('If-Match', 'is empty: send the ETag header of the row\'s last read, or *');
   return { any: false, versions };
 }
 

@@ -15,6 +15,7 @@ const ERROR_RESPONSES: Record<number, string> = {
   403: 'The principal lacks the role this operation needs',
   404: 'Not found',
   409: 'Conflict: a stale version, a duplicate table, or a state that forbids the action; nothing was changed',
+  415: 'A write whose body is not sent as application/json; nothing was changed',
   428: 'The version the change is based on is missing (If-Match or last_modified_at)',
   500: 'Unexpected error; the body carries a correlation id to quote',
   503: 'The control database is busy or unreachable; retry',
@@ -41,15 +42,29 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Recor
 }
 
 /** Path or query parameters from an object schema. */
-function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query', components: Record<string, Json>): Json[] {
+function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query', components: Record<string, Json>, route = ''): Json[] {
   if (!schema) return [];
   const object = jsonSchema(schema, 'input', components) as { properties?: Record<string, Json>; required?: string[] };
   return Object.entries(object.properties ?? {}).map(([name, s]) => ({
     name,
     in: where,
     required: where === 'path' || (object.required ?? []).includes(name),
-    schema: s,
+    // A `{name:int}` segment only matches digits: the parameter is an integer, whatever the coercing schema says.
+    schema: where === 'path' && route.includes(`{${name}:int}`) ? { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } : s,
   }));
+}
+
+function ifMatchParameter(kind: 'recommended' | 'optional'): Json {
+  return {
+    name: 'If-Match',
+    in: 'header',
+    required: false,
+    description:
+      'The ETag of the row as last read (`"<last_modified_at>"`, weak `W/` accepted), or `*` for any version. ' +
+      'A change based on another version is refused with 409; a value that is not an ETag of this API with 400.' +
+      (kind === 'recommended' ? ' Without it (and without last_modified_at in the body) the change is refused with 428.' : ''),
+    schema: { type: 'string', examples: ['"2026-01-31T12:00:00.123456Z"', '*'] },
+  };
 }
 
 /** `tables/{id:int}` -> `/tables/{id}`. */
@@ -80,7 +95,11 @@ export function buildOpenApiDocument(operations: readonly Operation[], roles: { 
       tags: [op.tag],
       ...(role ? { description: `Requires the role ${role}.` } : { description: 'Needs no principal.' }),
       'x-required-access': op.access,
-      parameters: [...parametersOf(op.params, 'path', components), ...parametersOf(op.query, 'query', components)],
+      parameters: [
+        ...parametersOf(op.params, 'path', components, op.route),
+        ...parametersOf(op.query, 'query', components),
+        ...(op.ifMatch ? [ifMatchParameter(op.ifMatch)] : []),
+      ],
       ...(op.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body, 'input', components) } } } }
         : {}),

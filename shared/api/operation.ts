@@ -58,6 +58,12 @@ export interface Operation<P = unknown, Q = unknown, B = unknown> {
   summary: string;
   /** OpenAPI tag: the resource. */
   tag: string;
+  /**
+   * Whether the operation reads If-Match (the ETag of the row's last read):
+   * `recommended` where a change without a version is refused (428) unless the
+   * body carries last_modified_at, `optional` where it only guards the change.
+   */
+  ifMatch?: 'recommended' | 'optional';
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;

@@ -31,6 +31,11 @@ const NAME_CLAIMS = [
   'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
   'email',
 ];
+/**
+ * An app-only caller (a service principal's token) has no user name: it is
+ * named by its application id, else its object id, as `app:<id>`.
+ */
+const APP_CLAIMS = ['appid', 'azp', 'http://schemas.microsoft.com/identity/claims/objectidentifier', 'oid'];
 const ROLE_CLAIMS = ['roles', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role'];
 
 /** The longest user name the control tables hold (VARCHAR(255)). */
@@ -70,10 +75,17 @@ export function parsePrincipal(header: (name: string) => string | null): Princip
     [nameTyp, ...NAME_CLAIMS].map((typ) => (typ ? valueOf(typ) : undefined)).find((v) => v && v.trim() !== '') ??
     header('x-ms-client-principal-name') ??
     undefined;
-  if (!name || name.trim() === '') throw unauthorized('x-ms-client-principal: no user name claim');
+  const app = APP_CLAIMS.map(valueOf).find((v) => v && v.trim() !== '');
+  const chosen = name && name.trim() !== '' ? name : app ? `app:${app.trim()}` : undefined;
+  if (!chosen) throw unauthorized('x-ms-client-principal: no user name, app id or object id claim; sign in again');
+  // PostgreSQL text cannot hold NUL, and a control character has no place in an audit name.
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(chosen) || /[\ud800-\udfff]/u.test(chosen)) {
+    throw unauthorized('x-ms-client-principal: the caller name contains control characters or invalid Unicode; sign in with a valid account');
+  }
   const roleTypes = new Set([...(roleTyp ? [roleTyp] : []), ...ROLE_CLAIMS]);
   const roles = new Set(claims.filter((c) => roleTypes.has(c.typ)).map((c) => c.val));
-  return { name: name.trim().slice(0, MAX_NAME), roles };
+  return { name: chosen.trim().slice(0, MAX_NAME), roles };
 }
 
 /** The principal of a request, or the development principal when allowed and no header was sent. */

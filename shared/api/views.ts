@@ -78,3 +78,80 @@ export async function checkHealth(pool: pg.Pool): Promise<{ health: Health; reas
     clearTimeout(timer);
   }
 }
+
+export interface HourlyLoads {
+  hour: string;
+  loads: number;
+  succeeded: number;
+  failed: number;
+  rows: number;
+}
+
+/** Runs ended per hour over the last `hours` hours (oldest first, empty hours included): loads, outcomes and rows. */
+export async function selectLoadsPerHour(db: Queryable, hours: number): Promise<HourlyLoads[]> {
+  const { rows } = await db.query<{ hour: Date; loads: number; succeeded: number; failed: number; rows: string }>(
+    `WITH hours AS (
+       SELECT generate_series(date_trunc('hour', CURRENT_TIMESTAMP::timestamp) - make_interval(hours => $1 - 1),
+                              date_trunc('hour', CURRENT_TIMESTAMP::timestamp), interval '1 hour') AS hour
+     ), runs AS (
+       SELECT date_trunc('hour', h.load_end_time) AS hour,
+              count(*)::int AS loads,
+              count(*) FILTER (WHERE h.load_status = 'Succeeded')::int AS succeeded,
+              count(*) FILTER (WHERE h.load_status = 'Failed')::int AS failed,
+              COALESCE(sum(h.rows_processed), 0) AS rows
+         FROM control.historical_metadata h
+        WHERE h.load_end_time >= date_trunc('hour', CURRENT_TIMESTAMP::timestamp) - make_interval(hours => $1 - 1)
+        GROUP BY 1
+     )
+     SELECT hours.hour, COALESCE(runs.loads, 0) AS loads, COALESCE(runs.succeeded, 0) AS succeeded,
+            COALESCE(runs.failed, 0) AS failed, COALESCE(runs.rows, 0)::text AS rows
+       FROM hours LEFT JOIN runs ON runs.hour = hours.hour
+      ORDER BY hours.hour`,
+    [hours],
+  );
+  return rows.map((r) => ({ hour: r.hour.toISOString(), loads: r.loads, succeeded: r.succeeded, failed: r.failed, rows: Number(r.rows) }));
+}
+
+export interface TableLastSuccess {
+  config_id: number;
+  source_table_name: string | null;
+  load_cron: string | null;
+  last_status: string | null;
+  created_at: Date | null;
+  last_success: Date | null;
+}
+
+/** Every active table with its cron and the end of its last successful run. */
+export async function selectLastSuccesses(db: Queryable): Promise<TableLastSuccess[]> {
+  const { rows } = await db.query<TableLastSuccess>(
+    `SELECT t.config_id, t.source_table_name, t.load_cron, t.last_status, t.created_at, s.last_success
+       FROM control.table_control t
+       LEFT JOIN LATERAL (
+         SELECT max(h.load_end_time) AS last_success
+           FROM control.historical_metadata h
+          WHERE h.control_key = t.control_key AND h.load_status = 'Succeeded'
+       ) s ON true
+      WHERE t.is_active = true`,
+  );
+  return rows;
+}
+
+export interface ChangeFilter {
+  changed_by?: string | undefined;
+  change_source?: string | undefined;
+  config_id?: number | undefined;
+}
+
+/** Configuration changes across tables, newest first, filtered by user, source or table. */
+export async function selectChanges(db: Queryable, filter: ChangeFilter, limit: number, offset: number): Promise<JsonRow[]> {
+  const { rows } = await db.query(
+    `SELECT history_id, config_id, table_name, change_type, change_source, changed_by, changed_at, changed_fields, old_values, new_values
+       FROM control.table_control_history_vw
+      WHERE ($1::text IS NULL OR changed_by = $1) AND ($2::text IS NULL OR change_source = $2)
+        AND ($3::bigint IS NULL OR config_id = $3)
+      ORDER BY history_id DESC
+      LIMIT $4 OFFSET $5`,
+    [filter.changed_by ?? null, filter.change_source ?? null, filter.config_id ?? null, limit, offset],
+  );
+  return asJson(rows);
+}

@@ -29,14 +29,16 @@ export interface FailedLoad {
   last_status_date_time: Date | null;
 }
 
-/** Rows whose last load failed, most recent first. */
-export async function selectFailedLoads(db: Queryable): Promise<FailedLoad[]> {
+/** Rows whose last load failed, most recent first (at most `limit` when given). */
+export async function selectFailedLoads(db: Queryable, limit?: number): Promise<FailedLoad[]> {
   const { rows } = await db.query<FailedLoad>(
     `SELECT config_id, source_table_name, destination_table_name,
             last_status, last_status_message, last_status_date_time
        FROM control.table_control
       WHERE last_status = ${sqlLiteral('Failed')}
-      ORDER BY last_status_date_time DESC`,
+      ORDER BY last_status_date_time DESC
+      LIMIT $1`,
+    [limit ?? null],
   );
   return rows;
 }

@@ -87,6 +87,8 @@ export interface RunOutcome {
   watermark?: string | null;
   /** Clears load_full after a forced full reload. */
   resetLoadFull?: boolean;
+  /** Databricks: the statement id of the committing statement, kept in last_databricks_run. */
+  databricksRun?: string;
   /** The schema the load wrote to, recorded in history when destination_table_schema is empty (a dbconfig default). */
   targetSchema?: string;
 }
@@ -122,6 +124,7 @@ export async function finishRun(
               last_status_message = $4,
               incremental_value = CASE WHEN $5::boolean THEN $6 ELSE incremental_value END,
               load_full = CASE WHEN $7::boolean THEN NULL ELSE load_full END,
+              last_databricks_run = COALESCE($8, last_databricks_run),
               last_heartbeat_at = NULL
         WHERE config_id = $1 AND last_run_id = $2 AND last_status = ${sqlLiteral('In Progress')}
         RETURNING *`,
@@ -133,6 +136,7 @@ export async function finishRun(
         outcome.watermark !== undefined,
         outcome.watermark ?? null,
         outcome.resetLoadFull ?? false,
+        outcome.databricksRun ?? null,
       ],
     );
     const row = rows[0];

@@ -21,7 +21,7 @@ import { compileWindow } from '../window/compile.js';
 import { placeholders, postgresWindowDialect } from '../window/postgres.js';
 import { withTransaction } from '../db/transaction.js';
 import { isSqlState, TerminalError } from '../errors.js';
-import type { BeforeCommit, DestinationSession, Staging, TableRef } from './port.js';
+import type { BeforeCommit, DestinationSession, Staging, StagingOptions, TableRef } from './port.js';
 import { hasUniqueKey, prepareTable, qualifiedName, readTableColumns } from './postgres-schema.js';
 
 const q = (identifier: string) => pg.escapeIdentifier(identifier);
@@ -233,7 +233,7 @@ class PostgresDestination implements DestinationSession {
     await withTransaction(this.pool, (client) => prepareTable(client, target, columns, primaryKey));
   }
 
-  async createStaging(target: TableRef, columns: ColumnSpec[], options: { forReplace: boolean; tag: string }): Promise<Staging> {
+  async createStaging(target: TableRef, columns: ColumnSpec[], options: StagingOptions): Promise<Staging> {
     const name = { schema: target.schema, table: `${stagingPrefix(options.tag)}${randomBytes(6).toString('hex')}` };
     if (options.forReplace) {
       // Shaped like the target (defaults, constraints, indexes) and logged: it becomes the target.

@@ -48,6 +48,7 @@ export function loaderDepsFor(runtime: Runtime): LoaderDeps {
       secrets: createSecretResolver({
         keyVaultUrls: runtime.settings.KEYVAULT_URLS,
         ttlSeconds: runtime.settings.SECRET_CACHE_TTL_SECONDS,
+        envFallback: runtime.settings.SECRETS_FROM_ENVIRONMENT,
       }),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       random: Math.random,
@@ -145,6 +146,7 @@ async function loadWithRetries(
         message: result.message,
         rowsProcessed: result.rowsProcessed,
         ...(result.watermark !== undefined ? { watermark: result.watermark } : {}),
+        ...(result.databricksRun ? { databricksRun: result.databricksRun } : {}),
         resetLoadFull: plan.config.forceFull,
         targetSchema: plan.config.target.schema,
       };

@@ -12,7 +12,7 @@ import type { SecretResolver } from '../secrets/resolver.js';
 import type { Settings } from '../settings.js';
 import { parseLoadConfig, type LoadConfig } from '../strategies/config.js';
 import type { FaultHook, LoadResult } from '../strategies/context.js';
-import { STRATEGIES } from '../strategies/index.js';
+import { strategyFor } from '../strategies/index.js';
 import { requireDbConfig } from './dbconfig.js';
 
 export interface LoadAttempt {
@@ -46,9 +46,12 @@ export async function runLoadAttempt(attempt: LoadAttempt, plan: LoadPlan): Prom
   const parallel = config.partitioning && config.strategy !== 'chunked_backfill' ? settings.PARTITION_READ_CONCURRENCY : 1;
   const source = await openSource(sourceConfig, secrets, parallel + 1);
   try {
-    const destination = await openDestination(destinationConfig, secrets, parallel + 1);
+    const destination = await openDestination(destinationConfig, secrets, parallel + 1, {
+      stagingRetentionDays: settings.DATABRICKS_STAGING_RETENTION_DAYS,
+    });
     try {
-      return await STRATEGIES[config.strategy]({
+      let databricksRun: string | undefined;
+      const result = await strategyFor(config)({
         config,
         source,
         destination,
@@ -59,7 +62,11 @@ export async function runLoadAttempt(attempt: LoadAttempt, plan: LoadPlan): Prom
         progress: attempt.progress,
         now: attempt.now,
         ...(attempt.faults ? { faults: attempt.faults } : {}),
+        onCommit: (info) => {
+          databricksRun = info.statementId ?? databricksRun;
+        },
       });
+      return databricksRun ? { ...result, databricksRun } : result;
     } finally {
       await destination.close();
     }

@@ -98,3 +98,20 @@ export function nextOccurrencesAfter(after: Date, timeZone: string): (expression
     return result;
   };
 }
+
+/**
+ * The `count`th occurrence of `expression` at or before `before` (1: the
+ * latest). Freshness checks compare a table's last success with it. Throws
+ * InvalidCronError.
+ */
+export function previousOccurrence(expression: string | null, before: Date, timeZone: string, count = 1, hashSeed?: string): Date {
+  const text = checkShape(expression);
+  try {
+    const interval = CronExpressionParser.parse(text, { currentDate: new Date(before.getTime() + 1), tz: timeZone, ...(hashSeed ? { hashSeed } : {}) });
+    let occurrence = interval.prev().toDate();
+    for (let i = 1; i < count; i += 1) occurrence = interval.prev().toDate();
+    return occurrence;
+  } catch (error) {
+    throw new InvalidCronError(expression, error instanceof Error ? error.message : String(error));
+  }
+}

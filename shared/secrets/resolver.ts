@@ -1,11 +1,12 @@
 /**
  * Resolves the secret names held in table_control_dbconfig.db_config_value.
  * The vault is chosen by the row's db_kv_scope through the KEYVAULT_URLS
- * setting; a scope with no vault reads the environment. Values are cached for
+ * setting; a scope with no vault reads the environment only when allowed
+ * (SECRETS_FROM_ENVIRONMENT, local hosts), and fails the run otherwise. Values are cached for
  * SECRET_CACHE_TTL_SECONDS and never logged or put in an error message.
  */
 import { envSecretSource } from './env.js';
-import { MissingSecretError } from './errors.js';
+import { MissingSecretError, UnknownVaultScopeError } from './errors.js';
 import { createKeyVaultClient, keyVaultSecretSource, type KeyVaultClient } from './keyvault.js';
 import type { SecretSource } from './source.js';
 
@@ -26,6 +27,11 @@ export interface SecretResolverOptions {
   /** db_kv_scope -> vault URL (the KEYVAULT_URLS setting). */
   keyVaultUrls: Record<string, string>;
   ttlSeconds: number;
+  /**
+   * Whether a scope without a vault reads the environment (SECRETS_FROM_ENVIRONMENT,
+   * set by the local host). Without it such a scope fails terminally, naming it.
+   */
+  envFallback: boolean;
   env?: NodeJS.ProcessEnv;
   /** Builds a vault client (tests inject one). */
   createClient?: (vaultUrl: string) => Promise<KeyVaultClient>;
@@ -51,7 +57,7 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
 
   const sourceFor = (scope: string | null): Promise<SecretSource> => {
     const url = scope === null ? undefined : options.keyVaultUrls[scope];
-    if (!url) return Promise.resolve(env);
+    if (!url) return options.envFallback ? Promise.resolve(env) : Promise.reject(new UnknownVaultScopeError(scope));
     let source = vaults.get(url);
     if (!source) {
       source = createClient(url).then((client) => keyVaultSecretSource(url, client));
@@ -76,13 +82,7 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
 
   return {
     resolve,
-    redact: (text) => {
-      let result = text;
-      // Longest first, so a value containing another is replaced whole.
-      const values = [...handedOut.keys()].filter((v) => v.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
-      for (const value of values) result = result.split(value).join(`[secret ${handedOut.get(value)}]`);
-      return result;
-    },
+    redact: (text) => redactWholeValues(text, handedOut),
     resolveAll: async (scope, names) => {
       const entries = await Promise.all(
         Object.entries(names).map(async ([field, secretName]) => [field, await resolve(scope, secretName)] as const),
@@ -90,4 +90,30 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
       return Object.fromEntries(entries);
     },
   };
+}
+
+const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Replaces each secret value where it stands as a whole value: not inside a
+ * longer word or number (the user `postgres` is redacted in `user=postgres`,
+ * not in `postgresql`), so that the message keeps its meaning. Its URL-encoded
+ * form is redacted too. Longest first, so a value containing another is
+ * replaced whole.
+ */
+export function redactWholeValues(text: string, secrets: ReadonlyMap<string, string>): string {
+  const forms: [string, string][] = [];
+  for (const [value, name] of secrets) {
+    if (value.length < MIN_REDACTED_LENGTH) continue;
+    forms.push([value, name]);
+    const encoded = encodeURIComponent(value);
+    if (encoded !== value) forms.push([encoded, name]);
+  }
+  forms.sort((a, b) => b[0].length - a[0].length);
+  let result = text;
+  for (const [value, name] of forms) {
+    const pattern = new RegExp(`(?<![\\p{L}\\p{N}_])${escapeRegExp(value)}(?![\\p{L}\\p{N}_])`, 'gu');
+    result = result.replace(pattern, () => `[secret ${name}]`);
+  }
+  return result;
 }

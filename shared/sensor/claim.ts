@@ -22,7 +22,17 @@ import {
   type DueRow,
   type OutboxMessage,
 } from './sql.js';
-import { configProblems, invalidConfigMessage } from './validate.js';
+import { checkLoadConfig, describeProblems } from '../strategies/config.js';
+
+/** An invalid cron as a problem's message. */
+export function cronMessage(error: InvalidCronError): string {
+  return `${JSON.stringify(error.expression)} is not a valid cron expression (${error.reason}): fix it`;
+}
+
+/** The Failed message for a row the sensor cannot schedule. */
+export function invalidConfigMessage(problems: string): string {
+  return `Not queued, invalid configuration: ${problems}. The row is scheduled again once it is edited.`;
+}
 
 export type ClaimSettings = Pick<
   Settings,
@@ -56,16 +66,16 @@ type Decision =
 
 /** What to do with one due row, given the in-flight counts (updated for each claim). */
 function decide(row: DueRow, nextAfterNow: NextOccurrence, settings: ClaimSettings, inFlight: Map<string, number>): Decision {
-  const problems = configProblems(row);
+  const { problems } = checkLoadConfig(row, { configId: row.config_id });
   let next: Date | undefined;
   try {
     next = nextAfterNow(row.load_cron, String(row.config_id));
   } catch (error) {
     if (!(error instanceof InvalidCronError)) throw error;
-    problems.unshift(`${error.message}; fix load_cron`);
+    problems.unshift({ field: 'load_cron', message: cronMessage(error) });
   }
   if (problems.length > 0 || !next) {
-    return { kind: 'fail', failure: { configId: row.config_id, rowVersion: row.row_version, message: invalidConfigMessage(problems) } };
+    return { kind: 'fail', failure: { configId: row.config_id, rowVersion: row.row_version, message: invalidConfigMessage(describeProblems(problems)) } };
   }
   const key = row.db_config_key!;
   const used = inFlight.get(key) ?? 0;

@@ -8,7 +8,7 @@ import { failInvalidConfigs, markRuntimeWrite, type ConfigFailure } from '../con
 import { withTransaction } from '../db/transaction.js';
 import { InvalidCronError, nextOccurrencesAfter } from '../schedule/cron.js';
 import { currentTime, selectUnscheduledRows, setFirstLoadTimes } from './sql.js';
-import { invalidConfigMessage } from './validate.js';
+import { cronMessage, invalidConfigMessage } from './claim.js';
 
 export interface FirstLoadResult {
   scheduled: number;
@@ -41,7 +41,7 @@ export async function scheduleFirstLoads(
           times.push({ configId: row.config_id, rowVersion: row.row_version, next: nextAfterNow(row.load_cron, String(row.config_id)) });
         } catch (error) {
           if (!(error instanceof InvalidCronError)) throw error;
-          failed.push({ configId: row.config_id, rowVersion: row.row_version, message: invalidConfigMessage([`${error.message}; fix load_cron`]) });
+          failed.push({ configId: row.config_id, rowVersion: row.row_version, message: invalidConfigMessage(`load_cron: ${cronMessage(error)}`) });
         }
       }
       result.scheduled += await setFirstLoadTimes(client, times);

@@ -7,7 +7,7 @@
 import { sqlLiteral } from '../control/rows.js';
 import type { Queryable } from '../db/pool.js';
 import type { LoadMessage } from '../queue/message.js';
-import type { SchedulingFields } from './validate.js';
+import type { ConfigFields } from '../strategies/config.js';
 
 /**
  * Claims are serialised across every sensor by this transaction-level advisory
@@ -44,7 +44,10 @@ export interface DueCursor {
 
 export const DUE_CURSOR_START: DueCursor = { dueText: '-infinity', passed: [] };
 
-export type DueRow = SchedulingFields & {
+export type DueRow = ConfigFields & {
+  config_id: number;
+  /** control_key, hex; NULL when a source identifier is missing. */
+  control_key_hex: string | null;
   row_version: string;
   load_cron: string | null;
   next_load_date_time: Date;
@@ -62,9 +65,10 @@ export type DueRow = SchedulingFields & {
  */
 export async function selectDueRows(db: Queryable, now: Date, cursor: DueCursor, limit: number): Promise<DueRow[]> {
   const { rows } = await db.query<DueRow>(
-    `SELECT config_id, xmin::text AS row_version, db_config_key, source_table_name,
-            encode(control_key, 'hex') AS control_key_hex, load_strategy, load_cron,
-            incremental_column, incremental_type, primary_key_cols, rolling_column, rolling_days,
+    `SELECT config_id, xmin::text AS row_version, db_config_key, source_table_catalog, source_table_schema,
+            source_table_name, query, destination_table_schema, destination_table_name,
+            encode(control_key, 'hex') AS control_key_hex, load_strategy, load_full, load_cron,
+            incremental_column, incremental_type, incremental_value, incremental_lookback, primary_key_cols, rolling_column, rolling_days,
             partition_column, lower_bound, upper_bound, num_partitions,
             next_load_date_time, next_load_date_time::text AS due_text
        FROM control.table_control

@@ -4,20 +4,17 @@
  * transaction as the insert, so re-running a window (after a crash, or for
  * late commits) never duplicates a row and needs no key.
  */
-import { TerminalError } from '../errors.js';
+import type { ConfigOf } from './config.js';
 import type { Strategy } from './context.js';
 import { loadFull } from './full.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';
 import { planWatermarkRead } from './settle.js';
 
-export const loadAppendOnly: Strategy = async (context) => {
+export const loadAppendOnly: Strategy<ConfigOf<'append_only'>> = async (context) => {
   const { config } = context;
   if (config.forceFull) return loadFull(context);
-  const watermark = config.watermark!;
+  const { watermark } = config;
   const columns = await describeAndPrepare(context);
-  if (!columns.some((c) => c.name === watermark.column)) {
-    throw new TerminalError(`table_control row ${config.configId}: incremental_column "${watermark.column}" is not a column of ${config.sourceName}`);
-  }
   const { conditions, settle } = await planWatermarkRead(context, columns);
   const staged = await stageRows(context, columns, conditions, { forReplace: false });
   const loadedMax = await staged.staging.maxValue(watermark.column);

@@ -1,6 +1,6 @@
 /**
  * check_and_load: a cheap signature of the source (row count and the maximum
- * of the row's watermark, partition or rolling column) is compared with the one
+ * of the row's watermark or partition column) is compared with the one
  * of the last load; unchanged skips the load, changed loads fully. The
  * signature is recorded only after the destination committed.
  */
@@ -10,7 +10,7 @@ import { selectLoadSignature, upsertLoadSignature } from './store.js';
 
 export const loadCheckAndLoad: Strategy = async (context) => {
   const { config } = context;
-  const column = config.watermark?.column ?? config.partitioning?.column ?? config.rolling?.column ?? null;
+  const column = config.watermark?.column ?? config.partitioning?.column ?? null;
   const signature = await context.source.signature({ relation: config.relation, column });
   const previous = await selectLoadSignature(context.control, config.configId);
   if (!config.forceFull && previous === signature) {

@@ -8,14 +8,15 @@
  * retry after a crash) starts at the first unfinished chunk.
  */
 import type { Condition } from '../data/spec.js';
+import type { ConfigOf } from './config.js';
 import type { Strategy } from './context.js';
 import { splitRange } from './ranges.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';
 import { deleteBackfillProgress, insertCompletedChunk, selectCompletedChunks } from './store.js';
 
-export const loadChunkedBackfill: Strategy = async (context) => {
+export const loadChunkedBackfill: Strategy<ConfigOf<'chunked_backfill'>> = async (context) => {
   const { config } = context;
-  const plan = config.partitioning!;
+  const plan = config.partitioning;
   const ranges = splitRange(plan.lower, plan.upper, plan.count);
   const planKey = JSON.stringify([plan.column, plan.lower, plan.upper, plan.count]);
   if (config.forceFull) await deleteBackfillProgress(context.control, config.configId);

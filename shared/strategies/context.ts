@@ -1,7 +1,7 @@
 /** What a strategy is given and what it returns. */
 import type pg from 'pg';
 import type { SourceSession } from '../connectors/port.js';
-import type { DestinationSession } from '../destination/port.js';
+import type { CommitInfo, DestinationSession } from '../destination/port.js';
 import type { Settings } from '../settings.js';
 import type { LoadConfig } from './config.js';
 
@@ -18,8 +18,8 @@ export interface FaultHook {
   at(step: FaultStep, detail?: { chunk?: number }): void | Promise<void>;
 }
 
-export interface LoadContext {
-  config: LoadConfig;
+export interface LoadContext<C extends LoadConfig = LoadConfig> {
+  config: C;
   source: SourceSession;
   destination: DestinationSession;
   /** The control database (progress and signatures). */
@@ -35,6 +35,8 @@ export interface LoadContext {
   /** Reports progress (shown as the row's status message by the heartbeat). */
   progress(message: string): void;
   now(): Date;
+  /** Told of each destination commit that reports more than rows (a Databricks statement id). */
+  onCommit?(info: CommitInfo): void;
 }
 
 export interface LoadResult {
@@ -43,6 +45,9 @@ export interface LoadResult {
   message: string;
   /** The new incremental_value; undefined keeps the current one. */
   watermark?: string | null;
+  /** Databricks: the id of the last committing statement (last_databricks_run). */
+  databricksRun?: string;
 }
 
-export type Strategy = (context: LoadContext) => Promise<LoadResult>;
+/** Runs one strategy; `C` is the configuration of the strategies it serves. */
+export type Strategy<C extends LoadConfig = LoadConfig> = (context: LoadContext<C>) => Promise<LoadResult>;

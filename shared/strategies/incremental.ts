@@ -3,20 +3,17 @@
  * merged on primary_key_cols; the watermark becomes the largest value loaded.
  * Re-reading the overlap is harmless: the merge is an upsert.
  */
-import { TerminalError } from '../errors.js';
+import type { ConfigOf } from './config.js';
 import type { Strategy } from './context.js';
 import { loadFull } from './full.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';
 import { planWatermarkRead } from './settle.js';
 
-export const loadIncremental: Strategy = async (context) => {
+export const loadIncremental: Strategy<ConfigOf<'incremental'>> = async (context) => {
   const { config } = context;
   if (config.forceFull) return loadFull(context);
-  const watermark = config.watermark!;
+  const { watermark } = config;
   const columns = await describeAndPrepare(context, config.primaryKey);
-  if (!columns.some((c) => c.name === watermark.column)) {
-    throw new TerminalError(`table_control row ${config.configId}: incremental_column "${watermark.column}" is not a column of ${config.sourceName}`);
-  }
   const { conditions, settle } = await planWatermarkRead(context, columns);
   const staged = await stageRows(context, columns, conditions, { forReplace: false });
   const loadedMax = await staged.staging.maxValue(watermark.column);

@@ -34,8 +34,49 @@ function parseInstant(text: string): number {
   return Date.parse(hasZone ? iso : iso.includes('T') ? `${iso}Z` : `${iso}T00:00:00Z`);
 }
 
+/** Whether the date part names a real day (Date.parse turns 2026-02-30 into March 2). */
+function isCalendarDate(text: string): boolean {
+  const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return y >= 1 && day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d && Number.isFinite(parseInstant(text));
+}
+
+type BoundsKind = 'integer' | 'decimal' | 'date';
+
+function boundsKind(lower: string, upper: string): BoundsKind | undefined {
+  if (INTEGER.test(lower) && INTEGER.test(upper)) return 'integer';
+  if (DECIMAL.test(lower) && DECIMAL.test(upper)) return 'decimal';
+  if (DATE.test(lower) && DATE.test(upper)) return 'date';
+  return undefined;
+}
+
+/**
+ * What is wrong with a pair of partition bounds, or undefined when they split:
+ * both numbers or both dates, each valid, upper above lower. The rule set
+ * (config.ts) checks it before a row is saved, queued or loaded.
+ */
+export function boundsProblem(lower: string, upper: string): { field: 'lower_bound' | 'upper_bound'; message: string } | undefined {
+  const kind = boundsKind(lower.trim(), upper.trim());
+  if (!kind) {
+    return {
+      field: 'upper_bound',
+      message: `"${upper}" and lower_bound "${lower}" must both be numbers or both dates (YYYY-MM-DD[ HH:MM:SS]): set both of the same kind`,
+    };
+  }
+  if (kind === 'date') {
+    for (const [field, value] of [['lower_bound', lower], ['upper_bound', upper]] as const) {
+      if (!isCalendarDate(value.trim())) return { field, message: `"${value}" is not a valid date: use YYYY-MM-DD[ HH:MM:SS]` };
+    }
+  }
+  const [lo, hi] = kind === 'integer' ? [BigInt(lower.trim()), BigInt(upper.trim())] : kind === 'decimal' ? [Number(lower), Number(upper)] : [parseInstant(lower.trim()), parseInstant(upper.trim())];
+  if (hi <= lo) return { field: 'upper_bound', message: `${upper} must be ${kind === 'date' ? 'later than' : 'greater than'} lower_bound ${lower}: swap or widen the bounds` };
+  return undefined;
+}
+
 /** The interior boundaries b1 .. b(n-1), as text the source casts to the column's type. */
 function boundaries(lower: string, upper: string, count: number): string[] {
+  const problem = boundsProblem(lower, upper);
+  if (problem) throw new TerminalError(`${problem.field} ${problem.message}`);
   if (INTEGER.test(lower) && INTEGER.test(upper)) {
     const lo = BigInt(lower);
     const hi = BigInt(upper);

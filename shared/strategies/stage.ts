@@ -9,6 +9,7 @@ import type { ColumnSpec, Condition } from '../data/spec.js';
 import type { Staging } from '../destination/port.js';
 import { isSqlState, TerminalError } from '../errors.js';
 import type { LoadContext } from './context.js';
+import { requireSourceColumns } from './config.js';
 import { splitRange } from './ranges.js';
 
 export interface Staged {
@@ -38,11 +39,7 @@ export async function runLimited(tasks: (() => Promise<void>)[], limit: number):
 export async function describeAndPrepare(context: LoadContext, primaryKey?: string[]): Promise<ColumnSpec[]> {
   const { config, source, destination } = context;
   const columns = await source.describe(config.relation);
-  for (const key of config.primaryKey) {
-    if (!columns.some((c) => c.name === key)) {
-      throw new TerminalError(`table_control row ${config.configId}: primary_key_cols names "${key}", which is not a column of ${config.sourceName}`);
-    }
-  }
+  requireSourceColumns(config, columns);
   await destination.prepareTable(config.target, columns, primaryKey);
   return columns;
 }
@@ -59,7 +56,15 @@ export async function stageRows(
 ): Promise<Staged> {
   const { config, source, destination } = context;
   await destination.dropLeftoverStaging(config.target, String(config.configId));
-  const staging = await destination.createStaging(config.target, columns, { forReplace: options.forReplace, tag: String(config.configId) });
+  const staging = await destination.createStaging(config.target, columns, {
+    forReplace: options.forReplace,
+    tag: String(config.configId),
+    runId: context.runId,
+    ...(options.chunk === undefined ? {} : { chunk: options.chunk }),
+    strategy: config.strategy,
+    read: conditions,
+    now: context.now(),
+  });
   try {
     const partitioning = options.partitioned === false ? undefined : config.partitioning;
     const reads: Condition[][] = partitioning
@@ -145,6 +150,7 @@ export async function commitStaged<T>(
   } finally {
     await staged.staging.drop().catch(() => undefined);
   }
+  if (staged.staging.committed) context.onCommit?.(staged.staging.committed);
   await context.faults?.at('afterDestinationCommit', chunk === undefined ? undefined : { chunk });
   return result;
 }

@@ -53,7 +53,7 @@ export async function call(method: string, path: string, options: CallOptions = 
     const as = options.as === undefined ? ADMIN : options.as;
     if (as) headers['x-ms-client-principal'] = encodePrincipal(as.name, as.roles);
     const raw = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-    if (raw !== undefined) headers['content-type'] = 'application/json';
+    if (raw !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     const request = new HttpRequest({ method, url: url.toString(), headers, params, ...(raw !== undefined ? { body: { string: raw } } : {}) });
     const context = new InvocationContext({ invocationId: randomUUID(), functionName: route.name });
     const response = await route.handler(request, context);

@@ -106,6 +106,7 @@ export async function createLoaderHarness(env: Record<string, string> = {}): Pro
   const dbs = await createLoaderDatabases();
   const runtime = createRuntime({
     settings: parseSettings({
+    SECRETS_FROM_ENVIRONMENT: 'true',
       DATABASE_URL: dbs.control.url,
       CONTROL_DB_SSL: 'disable',
       DESTINATION_DB_CONFIG_KEY: dbs.destinationKey,

@@ -91,3 +91,16 @@ export async function detachTables(db: Queryable, key: string, user: string): Pr
 export async function deleteConnection(db: Queryable, key: string): Promise<void> {
   await db.query(`DELETE FROM control.table_control_dbconfig WHERE db_config_key = $1`, [key]);
 }
+
+/** One connection's configuration history (table_control_dbconfig_history), newest first. */
+export async function selectConnectionHistory(db: Queryable, key: string, limit: number): Promise<Record<string, unknown>[]> {
+  const { rows } = await db.query(
+    `SELECT history_id, db_config_key, changed_at, changed_by, change_type, change_source, old_values, new_values, changed_fields
+       FROM control.table_control_dbconfig_history
+      WHERE db_config_key = $1
+      ORDER BY history_id DESC
+      LIMIT $2`,
+    [key, limit],
+  );
+  return rows;
+}

@@ -1,12 +1,12 @@
 /** The tables resource: control.table_control rows. */
-import { bulkEditTables, cloneTable, resetTablesStatus, resetTableStatus, runTableNow, toggleTableActive } from '../tables/actions.js';
+import { bulkEditTables, cloneTable, previewBulkEdit, resetTablesStatus, resetTableStatus, runTableNow, toggleTableActive } from '../tables/actions.js';
 import type { Settings } from '../../settings.js';
 import { withLookbackInForce } from '../tables/lookback.js';
 import { createTable, deleteTableConfig, getTable, listTables, updateTableConfig, type ExpectedVersion } from '../tables/edit.js';
 import { etagOf, parseIfMatch, type ApiTableRow } from '../format.js';
 import { defineOperation, json, type ApiRequest, type ApiResponse } from '../operation.js';
 import { idParams } from '../schemas/common.js';
-import { bulkResult, tablePage, tableRow } from '../schemas/responses.js';
+import { bulkPreview, bulkResult, tablePage, tableRow } from '../schemas/responses.js';
 import {
   bulkEditBody,
   cloneTableBody,
@@ -40,9 +40,9 @@ export const listTablesOperation = defineOperation({
   route: 'tables',
   access: 'reader',
   tag,
-  summary: 'List tables, filtered by status, active, connection, strategy or name, a page at a time',
+  summary: 'List tables, filtered by status, active, connection, strategy or name, sorted by `sort` and `order`, a page at a time',
   query: listTablesQuery,
-  responses: { 200: { description: 'One page of rows, in config_id order', schema: tablePage } },
+  responses: { 200: { description: 'One page of rows in the order asked (config_id by default), and the total matching the filters', schema: tablePage } },
   run: async ({ runtime }, { query }) => {
     const page = await listTables(runtime.pool, query);
     return json(200, { ...page, items: page.items.map((row) => withLookbackInForce(row, runtime.settings.INCREMENTAL_LOOKBACK_MINUTES)) });
@@ -84,6 +84,7 @@ export const patchTableOperation = defineOperation({
   access: 'admin',
   tag,
   summary: 'Change some fields of a table, based on its version (If-Match or last_modified_at); audited as single_edit',
+  ifMatch: 'recommended',
   params: idParams,
   body: patchTableBody,
   responses: { 200: { description: 'The row after the change', schema: tableRow } },
@@ -101,6 +102,7 @@ export const putTableOperation = defineOperation({
   access: 'admin',
   tag,
   summary: "Replace a table's whole configuration, based on its version; audited as single_edit",
+  ifMatch: 'recommended',
   params: idParams,
   body: putTableBody,
   responses: { 200: { description: 'The row after the change', schema: tableRow } },
@@ -118,6 +120,7 @@ export const deleteTableOperation = defineOperation({
   access: 'admin',
   tag,
   summary: 'Delete a table (an If-Match, when sent, must match); audited as single_edit',
+  ifMatch: 'optional',
   params: idParams,
   responses: { 204: { description: 'Deleted' } },
   run: async ({ runtime, user, request }, { params }) => {
@@ -136,6 +139,18 @@ export const bulkEditOperation = defineOperation({
   body: bulkEditBody,
   responses: { 200: { description: 'What changed', schema: bulkResult } },
   run: async ({ runtime, user }, { body }) => json(200, await bulkEditTables(runtime.pool, user, body)),
+});
+
+export const bulkEditPreviewOperation = defineOperation({
+  name: 'tables-bulk-edit-preview',
+  method: 'POST',
+  route: 'tables/bulk-edit/preview',
+  access: 'admin',
+  tag,
+  summary: 'What a bulk edit with this body would change, row by row and field by field, and what it would refuse; changes nothing',
+  body: bulkEditBody,
+  responses: { 200: { description: 'The rows and fields that would change', schema: bulkPreview } },
+  run: async ({ runtime }, { body }) => json(200, await previewBulkEdit(runtime.pool, body)),
 });
 
 export const cloneTableOperation = defineOperation({
@@ -211,6 +226,7 @@ export const tableOperations = [
   putTableOperation,
   deleteTableOperation,
   bulkEditOperation,
+  bulkEditPreviewOperation,
   cloneTableOperation,
   resetStatusOperation,
   resetStatusManyOperation,

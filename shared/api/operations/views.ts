@@ -11,9 +11,10 @@ import {
 } from '../../control/queries.js';
 import { notFound } from '../errors.js';
 import { defineOperation, json } from '../operation.js';
-import { idParams, name, queryLimit } from '../schemas/common.js';
+import { idParams, name, queryLimit, text } from '../schemas/common.js';
 import { viewRows } from '../schemas/responses.js';
-import { asJson, checkHealth, selectHistoryOfTable, selectRunsOfTable, tableExists } from '../views.js';
+import { tableFreshness } from '../freshness.js';
+import { asJson, checkHealth, selectChanges, selectHistoryOfTable, selectLoadsPerHour, selectRunsOfTable, tableExists } from '../views.js';
 
 const tag = 'views';
 const rows = { 200: { description: 'The rows', schema: viewRows } };
@@ -38,9 +39,10 @@ export const failedViewOperation = defineOperation({
   route: 'views/failed',
   access: 'reader',
   tag,
-  summary: 'Failed loads, most recent first',
+  summary: 'Failed loads, most recent first (all of them, or the latest `limit`)',
+  query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100_000).optional() }),
   responses: rows,
-  run: async ({ runtime }) => json(200, asJson(await selectFailedLoads(runtime.pool))),
+  run: async ({ runtime }, { query }) => json(200, asJson(await selectFailedLoads(runtime.pool, query.limit))),
 });
 
 export const longQueuedViewOperation = defineOperation({
@@ -104,6 +106,54 @@ export const statusCountsViewOperation = defineOperation({
   run: async ({ runtime }) => json(200, asJson(await countTablesByStatus(runtime.pool))),
 });
 
+export const loadsPerHourViewOperation = defineOperation({
+  name: 'views-loads-per-hour',
+  method: 'GET',
+  route: 'views/loads-per-hour',
+  access: 'reader',
+  tag,
+  summary: 'Runs ended per hour over the last `hours` hours (default 24), oldest first: loads, succeeded, failed, rows',
+  query: z.strictObject({ hours: z.coerce.number().int().min(1).max(24 * 31).default(24) }),
+  responses: rows,
+  run: async ({ runtime }, { query }) => json(200, await selectLoadsPerHour(runtime.pool, query.hours)),
+});
+
+export const freshnessViewOperation = defineOperation({
+  name: 'views-freshness',
+  method: 'GET',
+  route: 'views/freshness',
+  access: 'reader',
+  tag,
+  summary:
+    "Each active table's last success against its cron (in CRON_TIMEZONE): stale when it has not succeeded since the slot before its latest one. Stale first; counts of all",
+  query: limitQuery(50),
+  responses: {
+    200: {
+      description: 'Counts, and up to `limit` tables, stale first',
+      schema: z.object({ tables: z.number().int(), stale: z.number().int(), items: viewRows }).meta({ id: 'Freshness' }),
+    },
+  },
+  run: async ({ runtime }, { query }) => json(200, await tableFreshness(runtime.pool, runtime.settings.CRON_TIMEZONE, query.limit)),
+});
+
+export const changesViewOperation = defineOperation({
+  name: 'views-changes',
+  method: 'GET',
+  route: 'views/changes',
+  access: 'reader',
+  tag,
+  summary: 'The audit log: configuration changes across tables, newest first, filtered by changed_by, change_source or config_id',
+  query: z.strictObject({
+    changed_by: text(255).optional(),
+    change_source: text(50).optional(),
+    config_id: z.coerce.number().int().positive().optional(),
+    limit: queryLimit(50, 1000),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  }),
+  responses: rows,
+  run: async ({ runtime }, { query }) => json(200, await selectChanges(runtime.pool, query, query.limit, query.offset)),
+});
+
 export const tableRunsOperation = defineOperation({
   name: 'tables-runs',
   method: 'GET',
@@ -130,7 +180,12 @@ export const tableHistoryOperation = defineOperation({
   params: idParams,
   query: limitQuery(50),
   responses: rows,
-  run: async ({ runtime }, { params, query }) => json(200, await selectHistoryOfTable(runtime.pool, params.id, query.limit)),
+  run: async ({ runtime }, { params, query }) => {
+    const rows = await selectHistoryOfTable(runtime.pool, params.id, query.limit);
+    // A deleted table keeps its history; an id that never existed has none.
+    if (rows.length === 0 && !(await tableExists(runtime.pool, params.id))) throw notFound(`table ${params.id} not found, and it has no history`);
+    return json(200, rows);
+  },
 });
 
 export const healthOperation = defineOperation({
@@ -159,6 +214,9 @@ export const viewOperations = [
   executionHistoryViewOperation,
   recentChangesViewOperation,
   statusCountsViewOperation,
+  loadsPerHourViewOperation,
+  freshnessViewOperation,
+  changesViewOperation,
   tableRunsOperation,
   tableHistoryOperation,
 ];

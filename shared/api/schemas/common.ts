@@ -90,5 +90,28 @@ export function queryLimit(fallback: number, max: number) {
   return z.coerce.number().int().min(1).max(max).default(fallback);
 }
 
+const VERSION = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * Whether `text` can be a row version: an ISO-8601 timestamp of a real day
+ * between the years 1 and 9999 (what PostgreSQL's timestamp holds), at most
+ * microseconds. Checked before any version reaches SQL.
+ */
+export function isVersion(text: string): boolean {
+  const match = VERSION.exec(text);
+  if (!match) return false;
+  const [y, m, d, h, min, s] = match.slice(1, 7).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
+  const day = new Date(0);
+  day.setUTCFullYear(y, m - 1, d);
+  return y >= 1 && day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d && h < 24 && min < 60 && s < 60;
+}
+
+export const VERSION_HINT = 'a version as the API returns it (last_modified_at, e.g. 2026-01-31T12:00:00.123456Z): read the row again and send its value';
+
 /** A row version: last_modified_at as the API returns it (ISO-8601, UTC), or null for a row without one. */
-export const version = z.iso.datetime({ offset: true, local: true }).nullable();
+export const version = z
+  .string({ error: `must be ${VERSION_HINT}` })
+  .refine(isVersion, `must be ${VERSION_HINT}`)
+  .meta({ format: 'date-time' })
+  .nullable();
+

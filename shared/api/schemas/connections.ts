@@ -36,6 +36,30 @@ export const dbConfigValue = z
   })
   .meta({ id: 'DbConfigValue', description: 'Key Vault secret names (not values) for each connection detail.' });
 
+const REQUIRED_KEYS = new Set(['host', 'port', 'database', 'user']);
+
+/**
+ * PATCH /connections/{key}: the fields to change. db_config_value entries are
+ * merged into the stored ones; null removes an optional entry.
+ */
+export const patchConnectionBody = z
+  .strictObject({
+    db_config_value: z
+      .strictObject(
+        Object.fromEntries(
+          Object.entries(dbConfigValue.shape).map(([k, s]) => [k, REQUIRED_KEYS.has(k) ? s.optional() : (s as z.ZodOptional<z.ZodType<string>>).unwrap().nullable().optional()]),
+        ) as unknown as { [K in keyof typeof dbConfigValue.shape]: z.ZodOptional<z.ZodType<string | null>> },
+      )
+      .optional(),
+    db_type: z.enum(DB_TYPES).optional(),
+    db_kv_scope: text(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits and _ . - only').min(1).optional(),
+    default_target_schema: name().nullable().optional(),
+    last_modified_at: version.optional(),
+  })
+  .refine((b) => Object.keys(b).some((k) => k !== 'last_modified_at'), 'give at least one field to change')
+  .meta({ id: 'ConnectionPatch' });
+export type PatchConnectionBody = z.output<typeof patchConnectionBody>;
+
 export const putConnectionBody = z
   .strictObject({
     db_config_value: dbConfigValue,

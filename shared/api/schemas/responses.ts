@@ -28,6 +28,21 @@ export const bulkResult = z
   .object({ matched: z.number().int(), updated: z.number().int(), config_ids: z.array(z.number().int()) })
   .meta({ id: 'BulkResult' });
 
+export const bulkPreview = z
+  .object({
+    matched: z.number().int(),
+    changed: z.number().int(),
+    rows: z.array(
+      z.object({
+        config_id: z.number().int(),
+        source_table_name: z.string().nullable(),
+        changes: z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown() })),
+      }),
+    ),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'BulkPreview', description: 'Rows a bulk edit would change (at most 1000 listed), and the problems that would refuse it' });
+
 export const connectionRow = z
   .object(
     Object.fromEntries(

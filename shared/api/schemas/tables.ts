@@ -5,11 +5,12 @@
  */
 import { z } from 'zod';
 import { LOAD_STATUSES, LOAD_STRATEGIES } from '../../control/rows.js';
-import { parseTableLookback } from '../../strategies/watermark.js';
+import { checkLoadConfig } from '../../strategies/config.js';
 import type { FieldError } from '../errors.js';
 import { columnList, configKey, cron, id, name, nonEmptyText, queryFlag, queryLimit, text, version } from './common.js';
 
-export const INCREMENTAL_TYPES = ['timestamp', 'date', 'integer', 'decimal'] as const;
+export { WATERMARK_TYPES as INCREMENTAL_TYPES } from '../../strategies/config.js';
+import { WATERMARK_TYPES } from '../../strategies/config.js';
 
 /**
  * The columns an admin writes. Everything else is the runtime's (status,
@@ -35,7 +36,7 @@ export const tableFields = {
     .nullable(),
   load_cron: cron.nullable(),
   incremental_column: name().nullable(),
-  incremental_type: z.enum(INCREMENTAL_TYPES).nullable(),
+  incremental_type: z.enum(WATERMARK_TYPES).nullable(),
   incremental_value: text(255).nullable(),
   incremental_lookback: text(64).nullable(),
   rolling_column: name().nullable(),
@@ -84,6 +85,19 @@ export const tableFilter = z
   .refine((f) => Object.keys(f).length > 0, 'give at least one filter (an edit of every row must name a filter)');
 export type TableFilter = z.output<typeof tableFilter>;
 
+/** The columns GET /tables sorts on (then config_id; empty values last). */
+export const TABLE_SORTS = [
+  'config_id',
+  'source_table_name',
+  'destination_table_name',
+  'db_config_key',
+  'load_strategy',
+  'last_status',
+  'last_load_date_time',
+  'next_load_date_time',
+  'last_modified_at',
+] as const;
+
 /** GET /tables query string. `status=none` finds rows never run or reset; `name` searches source and destination table names. */
 export const listTablesQuery = z.strictObject({
   status: z.enum([...LOAD_STATUSES, 'none']).optional(),
@@ -93,6 +107,8 @@ export const listTablesQuery = z.strictObject({
   name: text(255).optional(),
   limit: queryLimit(100, 1000),
   offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  sort: z.enum(TABLE_SORTS).default('config_id'),
+  order: z.enum(['asc', 'desc']).default('asc'),
 });
 export type ListTablesQuery = z.output<typeof listTablesQuery>;
 
@@ -145,57 +161,15 @@ export const cloneTableBody = z
 /** POST /tables/{id}/toggle-active: flips is_active, or sets it when given. */
 export const toggleActiveBody = z.strictObject({ is_active: z.boolean().optional() }).meta({ id: 'ToggleActive' });
 
-const NAME_PARTS = ['source_table_catalog', 'source_table_schema', 'source_table_name'] as const;
-
-function requireFields(config: TableConfig, fields: readonly TableField[], why: string, errors: FieldError[]): void {
-  for (const field of fields) {
-    const value = config[field];
-    if (value === null || value === undefined) errors.push({ field, message: `required ${why}` });
-  }
-}
-
 /**
- * The rules of a whole configuration; [] when it is valid. The loader checks
- * the same things at run time (shared/strategies/config.ts), so a row saved
- * through the API does not fail for its configuration.
+ * The rules of a whole configuration; [] when it is valid. They are the
+ * loader's and the sensor's own (shared/strategies/config.ts), so a row saved
+ * through the API is one the sensor queues and the loader loads; the API adds
+ * only that an active row needs its schedule.
  */
 export function checkTableConfig(config: TableConfig): FieldError[] {
-  const errors: FieldError[] = [];
-  requireFields(config, NAME_PARTS, '(control_key is computed from the source catalog, schema and table name)', errors);
-  requireFields(config, ['db_config_key'], '(the source connection)', errors);
-  requireFields(config, ['destination_table_name'], '(the table loads write to)', errors);
-  requireFields(config, ['load_strategy'], `(one of ${LOAD_STRATEGIES.join(', ')})`, errors);
-  if (config.is_active) requireFields(config, ['load_cron'], 'for an active table (its schedule)', errors);
-
-  const strategy = config.load_strategy;
-  if (strategy === 'incremental') {
-    requireFields(config, ['incremental_column', 'incremental_type', 'primary_key_cols'], 'for load_strategy incremental', errors);
-  } else if (strategy === 'append_only') {
-    requireFields(config, ['incremental_column', 'incremental_type'], 'for load_strategy append_only', errors);
-  } else if (strategy === 'rolling') {
-    requireFields(config, ['rolling_column', 'rolling_days'], 'for load_strategy rolling', errors);
-  } else if (strategy === 'chunked_backfill') {
-    requireFields(config, ['partition_column', 'lower_bound', 'upper_bound', 'num_partitions'], 'for load_strategy chunked_backfill', errors);
-  }
-  if (config.incremental_column !== null && config.incremental_type === null && !errors.some((e) => e.field === 'incremental_type')) {
-    errors.push({ field: 'incremental_type', message: 'required when incremental_column is set' });
-  }
-  if (config.incremental_lookback !== null) {
-    if (config.incremental_type === null) {
-      errors.push({ field: 'incremental_lookback', message: 'needs incremental_type: an interval for timestamp and date watermarks, an amount for integer and decimal ones' });
-    } else {
-      const parsed = parseTableLookback(config.incremental_lookback, config.incremental_type);
-      if ('error' in parsed) errors.push({ field: 'incremental_lookback', message: parsed.error });
-    }
-  }
-  if (strategy !== 'chunked_backfill' && config.num_partitions !== null && config.num_partitions > 1) {
-    requireFields(config, ['partition_column', 'lower_bound', 'upper_bound'], 'when num_partitions is more than 1', errors);
-  }
-  const lower = Number(config.lower_bound);
-  const upper = Number(config.upper_bound);
-  if (config.lower_bound !== null && config.upper_bound !== null && Number.isFinite(lower) && Number.isFinite(upper) && lower >= upper) {
-    errors.push({ field: 'upper_bound', message: 'must be greater than lower_bound' });
-  }
+  const errors: FieldError[] = checkLoadConfig(config).problems;
+  if (config.is_active && config.load_cron === null) errors.push({ field: 'load_cron', message: 'required for an active table (its schedule)' });
   return errors;
 }
 
@@ -223,4 +197,3 @@ export function changedFields(before: TableConfig, after: TableConfig): TableCha
   return changes as TableChanges;
 }
 
-export { NAME_PARTS };

@@ -74,6 +74,59 @@ export async function bulkEditTables(pool: pg.Pool, user: string, body: BulkEdit
   });
 }
 
+export interface BulkPreviewRow {
+  config_id: number;
+  source_table_name: string | null;
+  changes: { field: string; before: unknown; after: unknown }[];
+}
+
+export interface BulkPreview {
+  matched: number;
+  /** Rows that would change (the others already hold every value). */
+  changed: number;
+  /** The first MAX_PREVIEW_ROWS of them, field by field. */
+  rows: BulkPreviewRow[];
+  /** What would refuse the edit (empty when it would apply). */
+  errors: FieldError[];
+}
+
+/** At most this many rows are listed field by field in a preview. */
+const MAX_PREVIEW_ROWS = 1000;
+
+/**
+ * What bulkEditTables would do with `body`, without doing it: the same
+ * selection and the same checks, and no write.
+ */
+export async function previewBulkEdit(pool: pg.Pool, body: BulkEditBody): Promise<BulkPreview> {
+  const fields = body.fields as TableChanges;
+  const rows = await selectTablesForUpdate(pool, body.ids ? { ids: body.ids } : { filter: body.filter! }, false);
+  const errors: FieldError[] = [];
+  if (body.ids) {
+    const found = new Set(rows.map((r) => r.config_id));
+    const missing = [...new Set(body.ids)].filter((id) => !found.has(id));
+    if (missing.length > 0) errors.push({ field: 'ids', message: `tables not found: ${missing.slice(0, MAX_REPORTED).join(', ')}` });
+  }
+  const preview: BulkPreviewRow[] = [];
+  let changed = 0;
+  for (const row of rows) {
+    const before = configOf(row);
+    const after = { ...before, ...fields };
+    if (errors.length < MAX_REPORTED) {
+      for (const e of checkTableEdit(before, after)) errors.push({ field: `fields.${e.field}`, message: `table ${row.config_id}: ${e.message}` });
+    }
+    const changes = (Object.keys(fields) as (keyof TableConfig)[])
+      .filter((f) => before[f] !== after[f])
+      .map((f) => ({ field: f, before: before[f], after: after[f] }));
+    if (changes.length === 0) continue;
+    changed += 1;
+    if (preview.length < MAX_PREVIEW_ROWS) preview.push({ config_id: row.config_id, source_table_name: row.source_table_name, changes });
+  }
+  if (fields.db_config_key && !(await connectionExists(pool, fields.db_config_key))) {
+    errors.push({ field: 'fields.db_config_key', message: `no connection named "${fields.db_config_key}"` });
+  }
+  return { matched: rows.length, changed, rows: preview, errors: errors.slice(0, MAX_REPORTED) };
+}
+
 /** A new row with the configuration of `configId` under new names; it starts inactive unless told otherwise. */
 export async function cloneTable(pool: pg.Pool, user: string, configId: number, names: Partial<TableConfig>): Promise<ApiTableRow> {
   return withChange(pool, 'clone', user, async (client) => {

@@ -40,8 +40,8 @@ export interface TablePage {
 }
 
 export async function listTables(pool: pg.Pool, query: ListTablesQuery): Promise<TablePage> {
-  const { limit, offset, ...filter } = query;
-  const { items, total } = await selectTablePage(pool, filter, limit, offset);
+  const { limit, offset, sort, order, ...filter } = query;
+  const { items, total } = await selectTablePage(pool, filter, limit, offset, { sort, order });
   return { items, total, limit, offset };
 }
 

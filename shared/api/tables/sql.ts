@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { Queryable } from '../../db/pool.js';
 import { nextModifiedAt } from '../change.js';
 import { tableSelectList, type ApiTableRow } from '../format.js';
-import type { TableChanges, TableConfig, TableFilter } from '../schemas/tables.js';
+import type { TABLE_SORTS, TableChanges, TableConfig, TableFilter } from '../schemas/tables.js';
 
 const q = pg.escapeIdentifier;
 
@@ -31,18 +31,27 @@ export function filterClause(filter: Partial<TableFilter>, params: unknown[], al
   return parts.join(' AND ');
 }
 
+export interface TableSort {
+  sort: (typeof TABLE_SORTS)[number];
+  order: 'asc' | 'desc';
+}
+
 export async function selectTablePage(
   db: Queryable,
   filter: Partial<TableFilter>,
   limit: number,
   offset: number,
+  sort: TableSort = { sort: 'config_id', order: 'asc' },
 ): Promise<{ items: ApiTableRow[]; total: number }> {
   const params: unknown[] = [];
   const where = filterClause(filter, params);
+  // The column comes from a fixed list (TABLE_SORTS) and is escaped; config_id keeps pages stable.
+  const direction = sort.order === 'desc' ? 'DESC' : 'ASC';
+  const orderBy = sort.sort === 'config_id' ? `t.config_id ${direction}` : `t.${q(sort.sort)} ${direction} NULLS LAST, t.config_id ${direction}`;
   const [page, count] = await Promise.all([
     db.query<ApiTableRow>(
       `SELECT ${tableSelectList()} FROM control.table_control t WHERE ${where}
-        ORDER BY t.config_id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        ORDER BY ${orderBy} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, limit, offset],
     ),
     db.query<{ total: number }>(`SELECT count(*)::int AS total FROM control.table_control t WHERE ${where}`, params),
@@ -59,13 +68,13 @@ export async function selectTable(db: Queryable, configId: number, lock = false)
   return rows[0];
 }
 
-/** The rows with these ids, or matching the filter, locked for an edit, in config_id order. */
-export async function selectTablesForUpdate(db: Queryable, selection: { ids?: number[]; filter?: TableFilter }): Promise<ApiTableRow[]> {
+/** The rows with these ids, or matching the filter, locked for an edit (unless `lock` is false), in config_id order. */
+export async function selectTablesForUpdate(db: Queryable, selection: { ids?: number[]; filter?: TableFilter }, lock = true): Promise<ApiTableRow[]> {
   const params: unknown[] = [];
   const where = selection.ids ? `t.config_id = ANY($1::bigint[])` : filterClause(selection.filter ?? {}, params);
   if (selection.ids) params.push(selection.ids);
   const { rows } = await db.query<ApiTableRow>(
-    `SELECT ${tableSelectList()} FROM control.table_control t WHERE ${where} ORDER BY t.config_id FOR UPDATE`,
+    `SELECT ${tableSelectList()} FROM control.table_control t WHERE ${where} ORDER BY t.config_id${lock ? ' FOR UPDATE' : ''}`,
     params,
   );
   return rows;
