@@ -334,6 +334,8 @@ var appSettings = {
   PARTITION_READ_CONCURRENCY: string(partitionReadConcurrency)
   BACKFILL_TIME_BUDGET_SECONDS: string(backfillTimeBudgetSeconds)
   INCREMENTAL_LOOKBACK_MINUTES: string(incrementalLookbackMinutes)
+  RETRY_BACKOFF_MINUTES: '1,5,15,60'
+  BACKFILL_PAUSE_SECONDS: '5'
   API_READER_ROLE: apiReaderRole
   API_ADMIN_ROLE: apiAdminRole
   API_PROMOTER_ROLE: apiPromoterRole

@@ -98,7 +98,13 @@ describe('sensor tick', () => {
     for (const id of b.slice(0, 3)) {
       const row = await rowById(db.pool, id);
       const now = new Date();
-      await finishRun(db.pool, id, row.last_run_id!, { status: 'Succeeded', message: 'ok', rowsProcessed: 1 }, { queuedAt: now, startedAt: now, endedAt: now });
+      await finishRun(
+        db.pool,
+        { configId: id, runId: row.last_run_id!, owner: row.last_run_id!, seconds: 600 },
+        { status: 'Succeeded', message: 'ok', rowsProcessed: 1 },
+        { queuedAt: now, startedAt: now, endedAt: now },
+        { backoffMinutes: [1] },
+      );
     }
     expect(await tick({ SOURCE_CONCURRENCY_LIMIT: '3', SOURCE_CONCURRENCY_OVERRIDES: '{"src_a":2}' })).toMatchObject({ claimed: 2, heldBack: 4 });
     expect(await status(b)).toEqual(['Succeeded', 'Succeeded', 'Succeeded', 'Queued', 'Queued']);

@@ -61,6 +61,8 @@ export interface SourceSession {
    * ranges meanwhile. Optional: a connector without it reads each range on its own.
    */
   withSnapshot?<T>(work: () => Promise<T>): Promise<T>;
+  /** Cancels the statements running now, with the engine's own means (the run reached its deadline or lost its lease). */
+  cancel?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { TerminalError } from '../loader/errors.js';
-import { createDataPool, type ResolvedConnection } from './postgres-connection.js';
+import { cancelPoolStatements, createDataPool, type ResolvedConnection } from './postgres-connection.js';
 import { describeSql, selectSql, signatureSql, TYPE_NAMES_SQL } from './postgres-sql.js';
 import {
   describeRelation,
@@ -137,6 +137,10 @@ class PostgresSession implements SourceSession {
         throw relationError(spec.relation, 'reading the change signature of', error);
       }
     });
+  }
+
+  async cancel(): Promise<void> {
+    await cancelPoolStatements(this.pool);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ColumnSpec, Condition } from '../connectors/port.js';
-import { createDataPool, type ResolvedConnection } from '../connectors/postgres-connection.js';
+import { cancelPoolStatements, createDataPool, type ResolvedConnection } from '../connectors/postgres-connection.js';
 import { amountType } from '../connectors/postgres-sql.js';
 import type { Queryable } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
@@ -276,6 +276,10 @@ class PostgresDestination implements DestinationSession {
       [target.schema, prefix],
     );
     for (const row of rows) await this.pool.query(`DROP TABLE IF EXISTS ${q(target.schema)}.${q(row.relname)}`);
+  }
+
+  async cancel(): Promise<void> {
+    await cancelPoolStatements(this.pool);
   }
 
   async close(): Promise<void> {

@@ -56,6 +56,17 @@ export interface LoadConfig {
   partitioning?: Partitioning;
   /** load_full was truthy: one forced full reload, then reset. */
   forceFull: boolean;
+  /** chunked_backfill: once every chunk is loaded, appends past this watermark (partition_column, incremental_value). */
+  backfillWatermark?: Watermark;
+}
+
+/** The watermark type of a partition column, told from its bounds' spelling. */
+function boundsType(lower: string, upper: string): WatermarkType {
+  const both = (re: RegExp) => re.test(lower) && re.test(upper);
+  if (both(/^[-+]?\d+$/)) return 'integer';
+  if (both(/^[-+]?\d+(\.\d+)?$/)) return 'decimal';
+  if (both(/^\d{4}-\d{2}-\d{2}$/)) return 'date';
+  return 'timestamp';
 }
 
 const TRUTHY = new Set(['y', 'yes', 'true', '1']);
@@ -139,6 +150,10 @@ export function parseLoadConfig(row: ControlRow, destination: Pick<DbConfigRow, 
   }
   if (partitioned && (count > 1 || strategy === 'chunked_backfill')) {
     config.partitioning = { column: row.partition_column!.trim(), lower: row.lower_bound!.trim(), upper: row.upper_bound!.trim(), count };
+  }
+  if (strategy === 'chunked_backfill' && config.partitioning) {
+    const { column, lower, upper } = config.partitioning;
+    config.backfillWatermark = { column, type: boundsType(lower, upper), value: blank(row.incremental_value) ? null : row.incremental_value };
   }
   return config;
 }
