@@ -94,7 +94,8 @@ describe('audit of table_control', () => {
     await db.pool.query(`UPDATE control.table_control SET last_status = 'In Progress', last_run_id = 'r1' WHERE config_id = $1`, [id]);
     const before = (await historyOf(id)).length;
 
-    expect(await heartbeat(db.pool, id, 'r1', 'still going')).toBe(true);
+    await db.pool.query(`UPDATE control.table_control SET lease_owner = 'a1' WHERE config_id = $1`, [id]);
+    expect(await heartbeat(db.pool, { configId: id, runId: 'r1', owner: 'a1', seconds: 90 }, 'still going')).toBe('alive');
     // failRow marks the transaction it runs in: give it one.
     await withTransaction(db.pool, (c) => failRow(c, id, 'load_cron: invalid'));
     await withTransaction(db.pool, async (c) => {

@@ -22,7 +22,7 @@ function outgoing(configId: number): OutgoingMessage {
     slot: slot.toISOString(),
     queued_at: '2024-05-01T10:00:02.000Z',
   };
-  return { messageId: messageIdFor(configId, slot), body };
+  return { messageId: messageIdFor(configId, slot, `run-${configId}`), body };
 }
 
 /** Stands in for the SDK's sender: batches hold `capacity` messages; sent batches are recorded. */

@@ -154,7 +154,7 @@ export async function handleLoadMessage(
   // A control database blip here must not drop the run: a redelivered message
   // would find it In Progress with a live lease and wait for it.
   const dispatch = (client: Parameters<AfterFinish>[0], finished: ControlRow) =>
-    queueNextOfSource(client, settings, finished.db_config_key, log).then(() => undefined);
+    queueNextOfSource(client, settings, finished, log).then(() => undefined);
   const finished = await retryFor(deps, CONTROL_OUTAGE_TOLERANCE_MS, () =>
     finishRun(pool, lease, outcome, timing, { backoffMinutes: settings.RETRY_BACKOFF_MINUTES }, dispatch),
   );

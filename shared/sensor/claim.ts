@@ -122,6 +122,7 @@ export async function claimAndQueue(
   rows: DueRow[],
   now: Date,
   result: Pick<ClaimBatchResult, 'claimed' | 'heldBack' | 'failed'>,
+  options: { failInvalid: boolean } = { failInvalid: true },
 ): Promise<number[]> {
   const keys = [...new Set(rows.map((r) => r.db_config_key).filter((k): k is string => k !== null))];
   const inFlight = await countInFlight(client, keys);
@@ -131,7 +132,9 @@ export async function claimAndQueue(
   const nextAfterNow = nextOccurrencesAfter(now, settings.CRON_TIMEZONE);
   for (const row of rows) {
     const decision = decide(row, nextAfterNow, settings, inFlight);
-    if (decision.kind === 'fail') failed.push(decision.failure);
+    if (decision.kind === 'fail') {
+      if (options.failInvalid) failed.push(decision.failure);
+    }
     else if (decision.kind === 'hold') result.heldBack++;
     else {
       claims.push(decision.claim);

@@ -17,7 +17,13 @@ import { countInFlight, currentTime, selectDueRowsOfSource, SENSOR_CLAIM_LOCK } 
  * busy claim lock or an error leaves the finishing transaction whole (the
  * sensor claims the rows on its next tick). Returns how many were queued.
  */
-export async function queueNextOfSource(client: pg.ClientBase, settings: ClaimSettings, dbConfigKey: string | null, log?: Logger): Promise<number> {
+export async function queueNextOfSource(
+  client: pg.ClientBase,
+  settings: ClaimSettings,
+  finished: { config_id: number; db_config_key: string | null },
+  log?: Logger,
+): Promise<number> {
+  const dbConfigKey = finished.db_config_key;
   if (!dbConfigKey) return 0;
   await client.query('SAVEPOINT dispatch_next');
   try {
@@ -31,8 +37,10 @@ export async function queueNextOfSource(client: pg.ClientBase, settings: ClaimSe
     let queued = 0;
     if (free > 0) {
       const now = await currentTime(client);
-      const rows = await selectDueRowsOfSource(client, now, dbConfigKey, free);
-      queued = (await claimAndQueue(client, settings, rows, now, { claimed: 0, heldBack: 0, failed: [] })).length;
+      // Not the finishing row itself (its next time is the sensor's), and rows with a broken
+      // configuration are left for the sensor to fail with its message.
+      const rows = (await selectDueRowsOfSource(client, now, dbConfigKey, free + 1)).filter((r) => r.config_id !== finished.config_id).slice(0, free);
+      queued = (await claimAndQueue(client, settings, rows, now, { claimed: 0, heldBack: 0, failed: [] }, { failInvalid: false })).length;
     }
     await client.query('RELEASE SAVEPOINT dispatch_next');
     return queued;
