@@ -59,7 +59,7 @@ describe('Service Bus adapter', () => {
   it('maps a load message to a Service Bus message', () => {
     const message = outgoing(7);
     expect(toServiceBusMessage(message)).toEqual({
-      messageId: 'load-7-2024-05-01T10:00:00.000Z',
+      messageId: 'load-7-2024-05-01T10:00:00.000Z-run-7',
       body: message.body,
       contentType: 'application/json',
       subject: 'load',
