@@ -160,6 +160,9 @@ param backfillTimeBudgetSeconds int = 600
 @description('Minutes re-read behind a timestamp watermark, for late commits.')
 param incrementalLookbackMinutes int = 10
 
+@description('Seconds a settled watermark keeps below the oldest open source transaction, for clock skew.')
+param watermarkClockSkewSeconds int = 5
+
 // ---------------------------------------------------------------- admin API and logs
 
 @description('App role of readers of the admin API.')
@@ -336,6 +339,7 @@ var appSettings = {
   INCREMENTAL_LOOKBACK_MINUTES: string(incrementalLookbackMinutes)
   RETRY_BACKOFF_MINUTES: '1,5,15,60'
   BACKFILL_PAUSE_SECONDS: '5'
+  WATERMARK_CLOCK_SKEW_SECONDS: string(watermarkClockSkewSeconds)
   API_READER_ROLE: apiReaderRole
   API_ADMIN_ROLE: apiAdminRole
   API_PROMOTER_ROLE: apiPromoterRole

@@ -66,12 +66,12 @@ BEGIN
                j.old_values, j.new_values, d.changed_fields
           FROM old_rows o
           JOIN new_rows n ON n.config_id = o.config_id
-                         -- Fast path for runtime writers (the sensor, loader and reaper, and
-                         -- plain SQL such as another orchestrator's status updates): a write
-                         -- that leaves every configuration column as it was is dropped here,
-                         -- before any row is turned into JSON. A migration that adds a
-                         -- configuration column to table_control extends both lists.
-                         AND (v_source NOT IN ('runtime', 'sql')
+                         -- Fast path for the sensor, loader and reaper: a runtime write that
+                         -- leaves every configuration column as it was is dropped here, before
+                         -- any row is turned into JSON. Plain SQL takes the exact path below
+                         -- (every column compared), so a configuration column added later is
+                         -- audited for it without touching these lists.
+                         AND (v_source <> 'runtime'
                               OR (o.is_active, o.db_config_key, o.source_table_catalog, o.source_table_schema,
                                   o.source_table_name, o.query, o.destination_table_catalog,
                                   o.destination_table_schema, o.destination_table_name, o.load_strategy,

@@ -95,6 +95,8 @@ export const settingsSchema = z.object({
   PARTITION_READ_CONCURRENCY: positiveInt(4),
   BACKFILL_TIME_BUDGET_SECONDS: positiveInt(600),
   INCREMENTAL_LOOKBACK_MINUTES: z.coerce.number().int().min(0).default(10),
+  // Seconds a settled watermark keeps below the oldest open source transaction (clock skew of writers' stamps).
+  WATERMARK_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
 
   // Admin API.
   API_READER_ROLE: z.string().min(1).default('DataLoader.Reader'),

@@ -16,8 +16,9 @@ import {
 } from '../shared/connectors/clickhouse-sql.js';
 import { selectSql, signatureSql } from '../shared/connectors/dialect.js';
 import { rowsToCopy } from '../shared/connectors/dialect-stream.js';
-import type { Condition, SourceRelation, SourceSession } from '../shared/connectors/port.js';
-import { classifyError } from '../shared/loader/errors.js';
+import type { Condition, SourceRelation } from '../shared/data/spec.js';
+import type { SourceSession } from '../shared/connectors/port.js';
+import { classifyError } from '../shared/errors.js';
 import { envVariableFor } from '../shared/secrets/env.js';
 import { createLoaderHarness, type LoaderHarness } from './support/source.js';
 
@@ -363,5 +364,29 @@ describe.skipIf(!liveUrl)('ClickHouse live, through the loader', () => {
     const missing = await session.describe({ kind: 'table', catalog: null, schema: database, table: 'nope' }).catch((e: unknown) => e);
     expect((missing as Error).message).toMatch(new RegExp(`^reading source table ${database}\\.nope failed: ClickHouse: .*${database}\\.nope doesn't exist`));
     expect(classifyError(missing)).toBe('terminal');
+  });
+
+  it('settles nothing on open transactions: reads with the per-table lookback and says so', async () => {
+    await exec(`CREATE TABLE ${database}.late (id UInt64, at DateTime) ENGINE = MergeTree ORDER BY id`);
+    await exec(`INSERT INTO ${database}.late VALUES (1, '2024-01-01 10:00:00'), (2, '2024-01-01 10:05:00')`);
+    const message = await h.queueRow({
+      db_config_key: key,
+      source_table_schema: database,
+      source_table_name: 'late',
+      destination_table_name: 'late',
+      load_strategy: 'incremental',
+      incremental_column: 'at',
+      incremental_type: 'timestamp',
+      incremental_lookback: '90 seconds',
+      primary_key_cols: 'id',
+    });
+    expect(await h.deliver(message)).toEqual({ kind: 'complete' });
+    // A row landing late, older than the watermark but inside the lookback, and one outside it.
+    await exec(`INSERT INTO ${database}.late VALUES (3, '2024-01-01 10:04:00'), (4, '2024-01-01 10:03:00')`);
+    expect(await h.deliver(await h.requeue(message.config_id))).toEqual({ kind: 'complete' });
+    const row = await h.row(message.config_id);
+    expect(row.last_status_message).toContain('read with a lookback of 90 seconds (incremental_lookback): ClickHouse: inserts are visible as they land');
+    expect(row.last_status_message).toContain('the lookback applies');
+    expect(await table('SELECT id FROM landing.late ORDER BY id')).toEqual([['1'], ['2'], ['3']]);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { assertSelectQuery, parseTypeName, trimQuery } from '../shared/connectors/dialect.js';
 import { rowsToCopy } from '../shared/connectors/dialect-stream.js';
 import { normalizeValue, valueKindOf } from '../shared/connectors/dialect-values.js';
-import { classifyError, TransientError } from '../shared/loader/errors.js';
+import { classifyError, TransientError } from '../shared/errors.js';
 
 const normalize = (pgType: string, value: string) => normalizeValue(valueKindOf(pgType), value, 'c');
 

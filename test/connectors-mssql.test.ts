@@ -5,8 +5,8 @@ import { selectSql, signatureSql, type SourceColumn } from '../shared/connectors
 import { rowsToCopy } from '../shared/connectors/dialect-stream.js';
 import { classifyMssqlError, mssqlConfig } from '../shared/connectors/mssql.js';
 import { mapMssqlType, mssqlDialect } from '../shared/connectors/mssql-sql.js';
-import type { Condition, SourceRelation } from '../shared/connectors/port.js';
-import { classifyError } from '../shared/loader/errors.js';
+import type { Condition, SourceRelation } from '../shared/data/spec.js';
+import { classifyError } from '../shared/errors.js';
 
 const orders: SourceRelation = { kind: 'table', catalog: 'sales', schema: 'dbo', table: 'orders' };
 const COLUMNS: SourceColumn[] = [

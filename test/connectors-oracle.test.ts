@@ -5,8 +5,8 @@ import { selectSql, signatureSql } from '../shared/connectors/dialect.js';
 import { rowsToCopy } from '../shared/connectors/dialect-stream.js';
 import { classifyOracleError, oracleConnectString, oracleDecoders } from '../shared/connectors/oracle.js';
 import { mapOracleType, oracleDialect, oracleSourceType } from '../shared/connectors/oracle-sql.js';
-import type { Condition, SourceRelation } from '../shared/connectors/port.js';
-import { classifyError } from '../shared/loader/errors.js';
+import type { Condition, SourceRelation } from '../shared/data/spec.js';
+import { classifyError } from '../shared/errors.js';
 
 const orders: SourceRelation = { kind: 'table', catalog: null, schema: 'SALES', table: 'ORDERS' };
 const SOURCE_TYPES: [string, string][] = [

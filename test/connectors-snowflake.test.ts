@@ -4,10 +4,10 @@ import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { selectSql, signatureSql } from '../shared/connectors/dialect.js';
 import { rowsToCopy } from '../shared/connectors/dialect-stream.js';
-import type { Condition, SourceRelation } from '../shared/connectors/port.js';
+import type { Condition, SourceRelation } from '../shared/data/spec.js';
 import { classifySnowflakeError, snowflakeAccount, snowflakeOptions } from '../shared/connectors/snowflake.js';
 import { mapSnowflakeType, snowflakeDecoders, snowflakeDialect, snowflakeSourceType } from '../shared/connectors/snowflake-sql.js';
-import { classifyError } from '../shared/loader/errors.js';
+import { classifyError } from '../shared/errors.js';
 
 const orders: SourceRelation = { kind: 'table', catalog: 'SALES', schema: 'PUBLIC', table: 'ORDERS' };
 const SOURCE_TYPES: [string, string][] = [

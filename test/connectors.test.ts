@@ -4,7 +4,7 @@ import type { SourceSession } from '../shared/connectors/port.js';
 import { postgresConnector } from '../shared/connectors/postgres.js';
 import { connectorFor, openSource } from '../shared/connectors/registry.js';
 import { selectSql } from '../shared/connectors/postgres-sql.js';
-import { classifyError } from '../shared/loader/errors.js';
+import { classifyError } from '../shared/errors.js';
 import { createSecretResolver } from '../shared/secrets/resolver.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { connectionOf, registerDbConfig } from './support/source.js';

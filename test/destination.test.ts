@@ -2,12 +2,12 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ColumnSpec } from '../shared/connectors/port.js';
-import { createCopyEncoder, encodeCopyRow } from '../shared/destination/copy-encoder.js';
+import type { ColumnSpec } from '../shared/data/spec.js';
+import { createCopyEncoder, encodeCopyRow } from '../shared/data/copy-encoder.js';
 import type { DestinationSession, Staging, TableRef } from '../shared/destination/port.js';
 import { openPostgresDestination } from '../shared/destination/postgres.js';
 import { typeHolds } from '../shared/destination/postgres-schema.js';
-import { classifyError } from '../shared/loader/errors.js';
+import { classifyError } from '../shared/errors.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { connectionOf } from './support/source.js';
 

@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
-import { classifyError, TerminalError, TransientError } from '../shared/loader/errors.js';
+import { classifyError, TerminalError, TransientError } from '../shared/errors.js';
 import { crashOnceAt, InjectedCrash } from '../shared/loader/faults.js';
 import { backoffMs } from '../shared/loader/handle-message.js';
 import type { FaultStep } from '../shared/strategies/context.js';
@@ -92,15 +92,15 @@ describe('failures an admin fixes', () => {
   });
 
   it('an unreachable source fails after the retries, without quoting its secret host', async () => {
-    process.env.UNREACHABLE_HOST = '127.0.0.1';
-    process.env.UNREACHABLE_PORT = '1';
+    vi.stubEnv('UNREACHABLE_HOST', '127.0.0.1');
+    vi.stubEnv('UNREACHABLE_PORT', '1');
     await h.control.pool.query(
       `INSERT INTO control.table_control_dbconfig (db_config_key, db_config_value, db_type, db_kv_scope)
        VALUES ('unreachable', '{"host":"unreachable-host","port":"unreachable-port","database":"src-db","user":"src-user","password":"src-password","sslmode":"disable"}', 'postgresql', 'local')`,
     );
-    process.env.SRC_DB = 'x';
-    process.env.SRC_USER = 'x';
-    process.env.SRC_PASSWORD = 'x';
+    vi.stubEnv('SRC_DB', 'x');
+    vi.stubEnv('SRC_USER', 'x');
+    vi.stubEnv('SRC_PASSWORD', 'x');
     const message = await h.queueRow({ source_table_name: 'orders', destination_table_name: 'never', load_strategy: 'full', db_config_key: 'unreachable' });
     await h.deliver(message);
     expect((await h.row(message.config_id)).last_status_message).toMatch(

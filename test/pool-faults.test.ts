@@ -7,9 +7,9 @@
  */
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDataPool } from '../shared/connectors/postgres-connection.js';
+import { createDataPool } from '../shared/data/postgres-connection.js';
 import { createControlPool } from '../shared/db/pool.js';
-import { classifyError } from '../shared/loader/errors.js';
+import { classifyError } from '../shared/errors.js';
 import { connectionOf } from './support/source.js';
 import { createTestDatabase, serverUrl, type TestDatabase } from './support/db.js';
 

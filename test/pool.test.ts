@@ -32,6 +32,32 @@ describe('control pool', () => {
     expect(rows[0]!.t.toISOString()).toBe('2026-03-29T01:30:00.123Z');
   });
 
+  it('writes Date parameters into TIMESTAMP columns as UTC at any process time zone, without changing pg for other pools', async () => {
+    expect(pg.defaults.parseInputDatesAsUTC).toBe(false);
+    const saved = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const instant = new Date('2026-03-29T01:30:00.123Z');
+      expect(instant.getTimezoneOffset()).not.toBe(0);
+      const { rows } = await db.pool.query<{ t: string; arr: string }>(`SELECT $1::timestamp::text AS t, ($2::timestamp[])::text AS arr`, [instant, [instant]]);
+      expect(rows[0]).toEqual({ t: '2026-03-29 01:30:00.123', arr: '{"2026-03-29 01:30:00.123"}' });
+      const { rows: viaConfig } = await db.pool.query<{ t: string }>({ text: 'SELECT $1::timestamp::text AS t', values: [instant] });
+      expect(viaConfig[0]!.t).toBe('2026-03-29 01:30:00.123');
+      // A plain pg client (a source's or the destination's) keeps node-postgres's own behaviour: local time.
+      const plain = new pg.Client({ connectionString: db.url });
+      await plain.connect();
+      try {
+        const { rows: local } = await plain.query<{ t: string }>('SELECT $1::timestamp::text AS t', [instant]);
+        expect(local[0]!.t).toBe('2026-03-28 21:30:00.123');
+      } finally {
+        await plain.end();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   it('withTransaction commits, and rolls back on error keeping the error', async () => {
     await db.pool.query('CREATE TABLE tx_probe (v int)');
     await withTransaction(db.pool, (c) => c.query('INSERT INTO tx_probe VALUES (1)'));

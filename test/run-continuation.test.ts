@@ -5,7 +5,7 @@
  * succeeds, each run with its history row.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TransientError } from '../shared/loader/errors.js';
+import { TransientError } from '../shared/errors.js';
 import { createLoaderHarness, type LoaderHarness } from './support/source.js';
 
 let h: LoaderHarness;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyError } from '../shared/loader/errors.js';
+import { classifyError } from '../shared/errors.js';
 import { envVariableFor } from '../shared/secrets/env.js';
 import { MissingSecretError } from '../shared/secrets/errors.js';
 import { keyVaultSecretSource, type KeyVaultClient } from '../shared/secrets/keyvault.js';

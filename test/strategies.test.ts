@@ -117,7 +117,7 @@ describe('incremental', () => {
     const row = await h.row(message.config_id);
     expect(row.incremental_value).toBe('2024-01-02 00:00:00.5');
     // Two changed rows, and row 3 re-read by the 10-minute lookback.
-    expect(row.last_status_message).toMatch(/^incremental: 3 rows past 2024-01-01 12:00:00\.999999 \(with lookback\)/);
+    expect(row.last_status_message).toMatch(/^incremental: 3 rows past 2024-01-01 12:00:00\.999999 merged on \(id\); watermark 2024-01-02 00:00:00\.5 \(read with a lookback of 10 minutes \(INCREMENTAL_LOOKBACK_MINUTES\); settled: /);
   });
 
   it('loads rows committed late with an older watermark value (two transactions out of order)', async () => {

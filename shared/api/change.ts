@@ -7,11 +7,8 @@ import type { ChangeSource } from '../control/rows.js';
 import type { Queryable } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 
-/**
- * The seed's change sources, plus `run_now` (an admin making a row due at once:
- * not a config edit, but an admin action worth a history row).
- */
-export type ApiChangeSource = ChangeSource | 'run_now';
+/** The change sources an API request writes under (the product's own `runtime` writes are not among them). */
+export type ApiChangeSource = Exclude<ChangeSource, 'runtime'>;
 
 /** Sets the transaction-local change source and user that the audit trigger records. */
 export async function setChangeContext(client: Queryable, source: ApiChangeSource, user: string): Promise<void> {

@@ -4,8 +4,8 @@
  * turn every error into a response. Bad input never reaches a use case; no
  * response carries a stack trace, a SQL message or a secret.
  */
-import pg from 'pg';
 import { z } from 'zod';
+import { isTransientDatabaseError, sqlStateOf } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { ApiError, fieldErrorsFrom, forbidden, unauthorized, ValidationError, type FieldError } from './errors.js';
 import type { ApiRequest, ApiResponse, Operation } from './operation.js';
@@ -16,9 +16,6 @@ export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 /** Query-string keys the Functions host itself uses (the function key), never validated by operations. */
 const HOST_QUERY_KEYS = new Set(['code']);
-
-/** PostgreSQL errors that mean "try again": serialization failure, deadlock, lock or statement timeout, too many connections. */
-const RETRYABLE_CODES = new Set(['40001', '40P01', '55P03', '57014', '53300']);
 
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, errors: FieldError[], prefix: string): T {
   if (!schema) return undefined as T;
@@ -89,7 +86,8 @@ export async function dispatch(operation: Operation, request: ApiRequest, runtim
     return { ...response, headers: { 'x-correlation-id': correlationId, ...response.headers } };
   } catch (error) {
     if (error instanceof ApiError) return errorResponse(error, correlationId);
-    if (error instanceof pg.DatabaseError && error.code && RETRYABLE_CODES.has(error.code)) {
+    // Serialization failure, deadlock, lock or statement timeout, too many connections, a lost connection: try again.
+    if (isTransientDatabaseError(error)) {
       runtime.log.warn('api request hit a transient database error', { operation: operation.name, correlation_id: correlationId, code: error.code });
       return errorResponse(new ApiError(503, 'the control database is busy; retry shortly'), correlationId);
     }
@@ -97,7 +95,7 @@ export async function dispatch(operation: Operation, request: ApiRequest, runtim
       operation: operation.name,
       correlation_id: correlationId,
       reason: error instanceof Error ? error.message : String(error),
-      code: error instanceof pg.DatabaseError ? error.code : undefined,
+      code: sqlStateOf(error),
     });
     return errorResponse(new ApiError(500, `internal error; quote correlation id ${correlationId}`), correlationId);
   }

@@ -10,7 +10,7 @@ import { TABLE_CONTROL_COLUMNS } from '../control/rows.js';
 const ISO_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 
 /** Columns of table_control the API shows: the seed's, then the run-tracking ones added later. */
-export const TABLE_COLUMNS: readonly string[] = [...TABLE_CONTROL_COLUMNS, 'last_run_id', 'last_heartbeat_at', 'last_queued_at'];
+export const TABLE_COLUMNS: readonly string[] = [...TABLE_CONTROL_COLUMNS, 'last_run_id', 'last_heartbeat_at', 'last_queued_at', 'incremental_lookback'];
 
 const TABLE_TIMESTAMPS = new Set([
   'last_load_date_time',
@@ -42,6 +42,9 @@ export type ApiTableRow = Jsonish<TableControlRow> & {
   last_run_id: string | null;
   last_heartbeat_at: string | null;
   last_queued_at: string | null;
+  incremental_lookback: string | null;
+  /** Read views only: the lookback a load of this row uses, and where it comes from (computed, not stored). */
+  incremental_lookback_in_force?: string | null;
 };
 
 /** A table_control_dbconfig row as the API returns it. */

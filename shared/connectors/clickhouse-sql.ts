@@ -7,7 +7,7 @@
  * Nullable(...) and LowCardinality(...) are looked through. Types map to
  * PostgreSQL by mapClickHouseType.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 import { assertCount, capPrecision, parseTypeName, type Dialect, type SourceColumn } from './dialect.js';
 import { normalizeInteger } from './dialect-values.js';
 
@@ -125,6 +125,8 @@ export const clickHouseDialect: Dialect = {
   },
   minus(column, kind, value, lookback) {
     switch (lookback.kind) {
+      case 'seconds':
+        return `${value} - INTERVAL ${assertCount(lookback.seconds, 'the lookback in seconds')} SECOND`;
       case 'minutes':
         return `${value} - INTERVAL ${assertCount(lookback.minutes, 'the lookback in minutes')} MINUTE`;
       case 'days':

@@ -10,8 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import type * as ClickHouse from '@clickhouse/client';
-import { TerminalError, TransientError } from '../loader/errors.js';
-import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
+import { TerminalError, TransientError } from '../errors.js';
+import { assertSelectQuery, DescribedRelations, fromItem, noHorizon, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
 import {
   clickHouseDecoders,
@@ -22,7 +22,8 @@ import {
   parseTsvLine,
   unescapeTsvField,
 } from './clickhouse-sql.js';
-import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { CommitHorizon, ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 
 type Driver = typeof ClickHouse;
 
@@ -174,6 +175,10 @@ class ClickHouseSession implements SourceSession {
     } catch (error) {
       throw relationError(spec.relation, 'reading the change signature of', classifyClickHouseError(error, 'ClickHouse'));
     }
+  }
+
+  async commitHorizon(): Promise<CommitHorizon> {
+    return noHorizon('ClickHouse: inserts are visible as they land, with no open transactions to wait for');
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
  * destination write) the driver stream is destroyed, which ends its query.
  */
 import { Transform, type Readable } from 'node:stream';
-import { createCopyEncoder } from '../destination/copy-encoder.js';
+import { createCopyEncoder } from '../data/copy-encoder.js';
 
 /** Per-column conversion of a driver value before encoding (undefined: as it comes). */
 export type Decoder = ((value: unknown) => unknown) | undefined;

@@ -9,7 +9,7 @@
  * rounded to their scale. The result is canonical text every dialect parses
  * with one fixed format.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 
 /** What a destination type means for a filter value. */
 export type ValueKind =

@@ -6,9 +6,10 @@
  * SQL is built by pure functions, so each dialect's text is asserted exactly
  * in tests without a server.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 import { normalizeInteger, normalizeValue, valueKindOf, type ValueKind } from './dialect-values.js';
-import { describeRelation, type ColumnSpec, type Condition, type Lookback, type ReadSpec, type SignatureSpec, type SourceRelation } from './port.js';
+import { describeRelation, type ColumnSpec, type Condition, type Lookback, type SourceRelation } from '../data/spec.js';
+import { type CommitHorizon, type ReadSpec, type SignatureSpec } from './port.js';
 
 /** A column with both its type at the source (`datetime2(3)`, `NUMBER(12,2)`) and at the destination. */
 export interface SourceColumn extends ColumnSpec {
@@ -213,6 +214,8 @@ export class DescribedRelations {
 /** A lookback subtracted with DATEADD (SQL Server and Snowflake), or as an amount for numbers. */
 export function dateaddMinus(column: SourceColumn, _kind: ValueKind, value: string, lookback: Lookback): string {
   switch (lookback.kind) {
+    case 'seconds':
+      return `DATEADD(second, -${assertCount(lookback.seconds, 'the lookback in seconds')}, ${value})`;
     case 'minutes':
       return `DATEADD(minute, -${assertCount(lookback.minutes, 'the lookback in minutes')}, ${value})`;
     case 'days':
@@ -264,4 +267,14 @@ export function parseTypeName(typeName: string): { base: string; args: string[] 
 /** A fractional-seconds precision capped at PostgreSQL's 6 (finer digits round at the destination). */
 export function capPrecision(precision: number): number {
   return Math.min(Math.max(precision, 0), 6);
+}
+
+/** A PostgreSQL type name of a timestamp without time zone: the watermark kind SQL Server and Oracle bound by their open transactions. */
+export function isNaiveTimestamp(type: string): boolean {
+  return /^timestamp(\(\d\))? without time zone$/.test(type);
+}
+
+/** The horizon of a column a source cannot bound: the lookback applies, and `why` says so. */
+export function noHorizon(why: string): CommitHorizon {
+  return { kind: 'unknown', reason: `${why}; the lookback applies` };
 }

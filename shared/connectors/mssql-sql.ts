@@ -112,3 +112,29 @@ export const mssqlDialect: Dialect = {
 export function mssqlDescribeSql(from: string): string {
   return `SELECT * FROM ${from}`;
 }
+
+/**
+ * The oldest transaction open on this database (SQL Server), and the bound it
+ * sets for a datetime watermark (`@p1`: the margin in seconds). Transactions
+ * count when they touched this database or their session is in it; this
+ * session's own is left out. The DMVs show other sessions only with VIEW
+ * SERVER STATE (`privileged`); without it the loader falls back to the
+ * lookback. Times are the server's local clock, as GETDATE() and SYSDATETIME()
+ * stamp them; the bound is whole seconds, a second below the start (the begin
+ * time is kept at datetime precision), truncated (CONVERT style 120).
+ */
+export const MSSQL_COMMIT_HORIZON_SQL = `SELECT CAST(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') AS int) AS [privileged],
+       o.session_id AS [session_id],
+       CONVERT(varchar(23), o.began, 121) AS [since],
+       CONVERT(varchar(19), DATEADD(second, -(CAST(@p1 AS int) + 1),
+         CASE WHEN o.began < SYSDATETIME() THEN o.began ELSE SYSDATETIME() END), 120) AS [bound]
+  FROM (SELECT 1 AS one) AS x
+  OUTER APPLY (SELECT TOP 1 s.session_id, CAST(t.transaction_begin_time AS datetime2(7)) AS began
+                 FROM sys.dm_tran_active_transactions t
+                 JOIN sys.dm_tran_session_transactions s ON s.transaction_id = t.transaction_id
+                WHERE s.session_id <> @@SPID
+                  AND (EXISTS (SELECT 1 FROM sys.dm_tran_database_transactions d
+                                WHERE d.transaction_id = t.transaction_id AND d.database_id = DB_ID())
+                       OR EXISTS (SELECT 1 FROM sys.dm_exec_sessions e
+                                   WHERE e.session_id = s.session_id AND e.database_id = DB_ID()))
+                ORDER BY t.transaction_begin_time) AS o`;

@@ -8,11 +8,12 @@
  */
 import { Readable } from 'node:stream';
 import type * as Mssql from 'mssql';
-import { TerminalError, TransientError } from '../loader/errors.js';
-import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
+import { TerminalError, TransientError } from '../errors.js';
+import { assertSelectQuery, DescribedRelations, fromItem, isNaiveTimestamp, noHorizon, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
-import { mapMssqlType, mssqlDescribeSql, mssqlDialect } from './mssql-sql.js';
-import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import { mapMssqlType, MSSQL_COMMIT_HORIZON_SQL, mssqlDescribeSql, mssqlDialect } from './mssql-sql.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { CommitHorizon, ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 
 type Driver = typeof Mssql;
 
@@ -155,6 +156,28 @@ class MssqlSession implements SourceSession {
     } finally {
       await finish();
     }
+  }
+
+  async commitHorizon(column: ColumnSpec, options: { marginSeconds: number }): Promise<CommitHorizon> {
+    if (!isNaiveTimestamp(column.type)) return noHorizon(`SQL Server: no open-transaction bound for a ${column.type} watermark`);
+    const request = this.pool.request();
+    request.arrayRowMode = false;
+    request.input('p1', this.sql.Int, options.marginSeconds);
+    let row: { privileged: number; session_id: number | null; since: string | null; bound: string };
+    try {
+      row = (await request.query<typeof row>(MSSQL_COMMIT_HORIZON_SQL)).recordset[0]!;
+    } catch (error) {
+      throw classifyMssqlError(error, 'reading the open transactions of SQL Server');
+    }
+    if (row.privileged !== 1) {
+      return noHorizon('SQL Server: the source login lacks VIEW SERVER STATE, so other sessions\' transactions are not visible (grant it to let watermarks settle on the oldest open transaction)');
+    }
+    return {
+      kind: 'bound',
+      value: row.bound,
+      basis: `oldest open transaction on the SQL Server database, less ${options.marginSeconds + 1} s`,
+      ...(row.session_id !== null ? { heldBy: `session ${row.session_id}, open since ${row.since}` } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -116,6 +116,8 @@ export const oracleDialect: Dialect = {
   },
   minus(column, kind, value, lookback) {
     switch (lookback.kind) {
+      case 'seconds':
+        return `${value} - NUMTODSINTERVAL(${assertCount(lookback.seconds, 'the lookback in seconds')}, 'SECOND')`;
       case 'minutes':
         return `${value} - NUMTODSINTERVAL(${assertCount(lookback.minutes, 'the lookback in minutes')}, 'MINUTE')`;
       case 'days':
@@ -141,3 +143,19 @@ export function oracleDescribeSql(from: string): string {
 
 /** Session settings every connection gets: UTC, and '.' as the decimal point for TO_NUMBER. */
 export const ORACLE_SESSION_SQL = `ALTER SESSION SET TIME_ZONE = 'UTC' NLS_NUMERIC_CHARACTERS = '.,'`;
+
+/**
+ * The oldest transaction open on the instance (Oracle v$transaction, with its
+ * session from v$session), its start SCN, and the bound it sets for a DATE or
+ * TIMESTAMP watermark (`:1`: the margin in seconds). Reading the v$ views needs
+ * SELECT on them (SELECT_CATALOG_ROLE, or grants on v_$transaction and
+ * v_$session); without it the query fails and the loader falls back to the
+ * lookback. start_date is whole seconds, so the bound keeps one more second below.
+ */
+export const ORACLE_COMMIT_HORIZON_SQL = `SELECT o.sid, TO_CHAR(o.start_date, 'YYYY-MM-DD HH24:MI:SS') AS since, TO_CHAR(o.start_scn) AS start_scn,
+       TO_CHAR(LEAST(NVL(o.start_date, SYSDATE), SYSDATE) - NUMTODSINTERVAL(:1 + 1, 'SECOND'), 'YYYY-MM-DD HH24:MI:SS') AS bound
+  FROM DUAL
+  LEFT JOIN (SELECT s.sid, t.start_date, t.start_scn
+               FROM v$transaction t JOIN v$session s ON s.taddr = t.addr
+              WHERE s.sid <> TO_NUMBER(SYS_CONTEXT('USERENV', 'SID'))
+              ORDER BY t.start_date FETCH FIRST 1 ROWS ONLY) o ON 1 = 1`;

@@ -9,11 +9,12 @@
  */
 import type { Readable } from 'node:stream';
 import type * as OracleDb from 'oracledb';
-import { TerminalError, TransientError } from '../loader/errors.js';
-import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
+import { TerminalError, TransientError } from '../errors.js';
+import { assertSelectQuery, DescribedRelations, fromItem, isNaiveTimestamp, noHorizon, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy, type Decoder } from './dialect-stream.js';
-import { mapOracleType, ORACLE_SESSION_SQL, oracleDescribeSql, oracleDialect, oracleSourceType } from './oracle-sql.js';
-import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import { mapOracleType, ORACLE_COMMIT_HORIZON_SQL, ORACLE_SESSION_SQL, oracleDescribeSql, oracleDialect, oracleSourceType } from './oracle-sql.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { CommitHorizon, ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 
 type Driver = typeof OracleDb;
 
@@ -146,6 +147,32 @@ class OracleSession implements SourceSession {
     } catch (error) {
       throw relationError(spec.relation, 'reading the change signature of', classifyOracleError(error, 'Oracle'));
     }
+  }
+
+  async commitHorizon(column: ColumnSpec, options: { marginSeconds: number }): Promise<CommitHorizon> {
+    if (!isNaiveTimestamp(column.type)) return noHorizon(`Oracle: no open-transaction bound for a ${column.type} watermark`);
+    let row: { SID: number | null; SINCE: string | null; START_SCN: string | null; BOUND: string };
+    try {
+      const connection = await this.pool.getConnection();
+      try {
+        const result = await connection.execute<typeof row>(ORACLE_COMMIT_HORIZON_SQL, [options.marginSeconds], { outFormat: this.oracledb.OUT_FORMAT_OBJECT });
+        row = result.rows![0]!;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      // ORA-00942: the v$ views are not granted to the source user.
+      if ((error as { errorNum?: number }).errorNum === 942) {
+        return noHorizon('Oracle: the source user cannot read v$transaction and v$session (grant SELECT_CATALOG_ROLE or SELECT on v_$transaction and v_$session to bound watermarks by the oldest open transaction\'s start SCN)');
+      }
+      throw classifyOracleError(error, 'reading the open transactions of Oracle');
+    }
+    return {
+      kind: 'bound',
+      value: row.BOUND,
+      basis: `oldest open transaction on the Oracle instance (v$transaction), less ${options.marginSeconds + 1} s`,
+      ...(row.SID !== null ? { heldBy: `session ${row.SID}, open since ${row.SINCE} at SCN ${row.START_SCN}` } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -4,36 +4,10 @@
  * streams the result as PostgreSQL COPY text (the destination's input format).
  * PostgreSQL is the first connector; SQL Server, Oracle, Snowflake and
  * ClickHouse plug in here (shared/connectors/registry.ts), encoding their rows
- * with shared/destination/copy-encoder.ts.
+ * with shared/data/copy-encoder.ts.
  */
 import type { Readable } from 'node:stream';
-
-/** A result column: its name and its type as a PostgreSQL type name (`numeric(12,2)`, `timestamp without time zone`). */
-export interface ColumnSpec {
-  name: string;
-  type: string;
-}
-
-/** What is read: a table, or an admin's custom query (read-only). */
-export type SourceRelation =
-  | { kind: 'table'; catalog: string | null; schema: string | null; table: string }
-  | { kind: 'query'; sql: string };
-
-/**
- * How far before a watermark a read starts again, so rows committed late with
- * an older value are read (guarantee 4).
- */
-export type Lookback =
-  | { kind: 'minutes'; minutes: number }
-  | { kind: 'days'; days: number }
-  | { kind: 'amount'; amount: string };
-
-/** One condition on the rows read; a ReadSpec's conditions all apply. Values are text, cast to the column's type. */
-export type Condition =
-  /** column > value (minus the lookback). */
-  | { kind: 'after'; column: string; value: string; lookback?: Lookback }
-  /** from <= column < to; a missing end is open; withNulls also takes NULLs. */
-  | { kind: 'range'; column: string; from?: string; to?: string; withNulls?: boolean };
+import type { ColumnSpec, Condition, SourceRelation } from '../data/spec.js';
 
 export interface ReadSpec {
   relation: SourceRelation;
@@ -47,6 +21,19 @@ export interface SignatureSpec {
   relation: SourceRelation;
   column: string | null;
 }
+
+/**
+ * What a source can tell about rows still to commit into a watermark column
+ * (guarantee 4). `bound`: every row the source will still commit has a value
+ * above `value` (text in the column's PostgreSQL type), so a watermark may
+ * advance up to it and no further; `heldBy` names the open transaction that
+ * set it (a backend id and its start, never a query or a user's secret).
+ * `unknown`: the source cannot tell (no privilege, or no such notion for this
+ * column type); the lookback is what protects late rows, and `reason` says why.
+ */
+export type CommitHorizon =
+  | { kind: 'bound'; value: string; heldBy?: string; basis: string }
+  | { kind: 'unknown'; reason: string };
 
 /** An open connection to one source database (one run's worth). */
 export interface SourceSession {
@@ -63,6 +50,12 @@ export interface SourceSession {
   withSnapshot?<T>(work: () => Promise<T>): Promise<T>;
   /** Cancels the statements running now, with the engine's own means (the run reached its deadline or lost its lease). */
   cancel?(): Promise<void>;
+  /**
+   * The commit horizon of a watermark column, asked BEFORE the rows are read:
+   * a row not yet visible to the read commits later with a value above the
+   * bound. Optional: without it the lookback alone protects late rows.
+   */
+  commitHorizon?(column: ColumnSpec, options: { marginSeconds: number }): Promise<CommitHorizon>;
   close(): Promise<void>;
 }
 
@@ -73,10 +66,4 @@ export interface SourceConnector {
   /** The secret names db_config_value must hold for this connector, and the optional ones. */
   requiredSecrets: readonly string[];
   optionalSecrets: readonly string[];
-}
-
-/** A relation's name for messages: `sales.public.orders` or `custom query`. */
-export function describeRelation(relation: SourceRelation): string {
-  if (relation.kind === 'query') return 'custom query';
-  return [relation.catalog, relation.schema, relation.table].filter((p) => p).join('.');
 }

@@ -6,8 +6,9 @@
  * current_setting() is stable, so an index on the column still serves the filter.
  */
 import pg from 'pg';
-import { TerminalError } from '../loader/errors.js';
-import type { ColumnSpec, Condition, ReadSpec, SignatureSpec, SourceRelation } from './port.js';
+import { TerminalError } from '../errors.js';
+import { amountType, type ColumnSpec, type Condition, type Lookback, type SourceRelation } from '../data/spec.js';
+import type { ReadSpec, SignatureSpec } from './port.js';
 
 export interface BoundSql {
   sql: string;
@@ -35,13 +36,8 @@ function columnOf(columns: ColumnSpec[], name: string): ColumnSpec {
   return column;
 }
 
-/**
- * The type a lookback amount is cast to: an integer column's own type, so that
- * `col > value - amount` stays an index range scan (bigint - numeric would
- * compare as numeric and could not use the index); numeric otherwise.
- */
-export function amountType(columnType: string): string {
-  return ['smallint', 'integer', 'bigint'].includes(columnType) ? columnType : 'numeric';
+function lookbackCount(lookback: Exclude<Lookback, { kind: 'amount' }>): number {
+  return lookback.kind === 'days' ? lookback.days : lookback.kind === 'seconds' ? lookback.seconds : lookback.minutes;
 }
 
 function conditionSql(condition: Condition, columns: ColumnSpec[], settings: string[]): string {
@@ -55,9 +51,11 @@ function conditionSql(condition: Condition, columns: ColumnSpec[], settings: str
     const value = param(condition.value);
     const lookback = condition.lookback;
     if (!lookback) return `${col} > ${value}`;
-    settings.push(lookback.kind === 'amount' ? lookback.amount : String(lookback.kind === 'days' ? lookback.days : lookback.minutes));
+    settings.push(lookback.kind === 'amount' ? lookback.amount : String(lookbackCount(lookback)));
     const amount = `current_setting('dataloader.p${settings.length}')`;
     switch (lookback.kind) {
+      case 'seconds':
+        return `${col} > ${value} - make_interval(secs => ${amount}::int)`;
       case 'minutes':
         return `${col} > ${value} - make_interval(mins => ${amount}::int)`;
       case 'days':
@@ -107,3 +105,38 @@ export const TYPE_NAMES_SQL = `
     FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS f(oid, mod, n)
     JOIN pg_type t ON t.oid = f.oid
    ORDER BY f.n`;
+
+/**
+ * The oldest transaction still open on the source's database, and the bound it
+ * sets for a time watermark (`$1`: the margin in seconds). Counted: client
+ * backends and logical replication workers of this database, except this
+ * session and the loader's own read-only reads (application_name
+ * dataloader-loader without a transaction id: they never write). Without the
+ * privilege to see other roles' sessions (pg_read_all_stats), their
+ * `backend_type`, `state` and `xact_start` read NULL (the database name does
+ * not): `hidden` counts them, and a bound is then not exact.
+ * The bound is `least(oldest start, now) - margin` in the column's type, one
+ * step lower still: the watermark compares with `>`, and a row stamped exactly
+ * at the start must stay above it. The step is a microsecond, a second where
+ * the type keeps fewer digits (its cast rounds to the nearest), a day for a date.
+ */
+export function commitHorizonSql(columnType: string): string {
+  const start = `(least(o.xact_start, s.now) - make_interval(secs => $1::int))`;
+  const digits = /\((\d)\)/.exec(columnType)?.[1];
+  const step = digits !== undefined && Number(digits) < 6 ? `interval '1 second'` : `interval '1 microsecond'`;
+  const bound = columnType === 'date' ? `(${start}::date - 1)` : `(${start} - ${step})::${columnType}`;
+  return `
+  WITH open AS (
+    SELECT a.pid, a.xact_start, a.state
+      FROM pg_stat_activity a
+     WHERE a.datname = current_database()
+       AND a.pid <> pg_backend_pid()
+       AND (a.backend_type IS NULL OR a.backend_type = 'client backend' OR a.backend_type LIKE 'logical replication%')
+       AND NOT (a.application_name = 'dataloader-loader' AND a.backend_xid IS NULL AND a.state IS NOT NULL)
+  ), s AS (SELECT clock_timestamp() AS now)
+  SELECT (SELECT count(*) FROM open WHERE state IS NULL)::int AS hidden,
+         o.pid,
+         o.xact_start::text AS since,
+         ${bound}::text AS bound
+    FROM s LEFT JOIN LATERAL (SELECT pid, xact_start FROM open WHERE xact_start IS NOT NULL ORDER BY xact_start LIMIT 1) o ON true`;
+}

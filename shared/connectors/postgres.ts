@@ -7,18 +7,11 @@
 import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { TerminalError } from '../loader/errors.js';
-import { cancelPoolStatements, createDataPool, type ResolvedConnection } from './postgres-connection.js';
-import { describeSql, selectSql, signatureSql, TYPE_NAMES_SQL } from './postgres-sql.js';
-import {
-  describeRelation,
-  type ColumnSpec,
-  type ReadSpec,
-  type SignatureSpec,
-  type SourceConnector,
-  type SourceRelation,
-  type SourceSession,
-} from './port.js';
+import { TerminalError } from '../errors.js';
+import { cancelPoolStatements, createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
+import { commitHorizonSql, describeSql, selectSql, signatureSql, TYPE_NAMES_SQL } from './postgres-sql.js';
+import { describeRelation, type ColumnSpec, type SourceRelation } from '../data/spec.js';
+import { type CommitHorizon, type ReadSpec, type SignatureSpec, type SourceConnector, type SourceSession } from './port.js';
 
 /** Runs `work` on a client inside a READ ONLY transaction; the client goes back to the pool (or is destroyed when broken). */
 async function withReadOnly<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -141,6 +134,34 @@ class PostgresSession implements SourceSession {
 
   async cancel(): Promise<void> {
     await cancelPoolStatements(this.pool);
+  }
+
+  async commitHorizon(column: ColumnSpec, options: { marginSeconds: number }): Promise<CommitHorizon> {
+    if (!/^(timestamp(\(\d\))? with(out)? time zone|date)$/.test(column.type)) {
+      return {
+        kind: 'unknown',
+        reason: `PostgreSQL hands out ${column.type} values at insert, not at commit, so no open transaction bounds them; the lookback applies`,
+      };
+    }
+    const { rows } = await this.pool.query<{ hidden: number; pid: number | null; since: string | null; bound: string }>(
+      commitHorizonSql(column.type),
+      [options.marginSeconds],
+    );
+    const row = rows[0]!;
+    if (row.hidden > 0) {
+      return {
+        kind: 'unknown',
+        reason:
+          `the source role cannot see the transactions of ${row.hidden} other session(s) on this database ` +
+          '(grant it pg_read_all_stats to let watermarks settle on the oldest open transaction); the lookback applies',
+      };
+    }
+    return {
+      kind: 'bound',
+      value: row.bound,
+      basis: `oldest open transaction on the source, less ${options.marginSeconds} s`,
+      ...(row.pid !== null ? { heldBy: `backend pid ${row.pid}, open since ${row.since}` } : {}),
+    };
   }
 
   async close(): Promise<void> {

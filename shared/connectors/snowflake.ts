@@ -9,10 +9,11 @@
  */
 import type { Readable } from 'node:stream';
 import type * as Snowflake from 'snowflake-sdk';
-import { TerminalError, TransientError } from '../loader/errors.js';
-import { assertSelectQuery, DescribedRelations, fromItem, relationError, selectSql, signatureSql } from './dialect.js';
+import { TerminalError, TransientError } from '../errors.js';
+import { assertSelectQuery, DescribedRelations, fromItem, noHorizon, relationError, selectSql, signatureSql } from './dialect.js';
 import { rowsToCopy } from './dialect-stream.js';
-import type { ColumnSpec, ReadSpec, SignatureSpec, SourceConnector, SourceRelation, SourceSession } from './port.js';
+import type { ColumnSpec, SourceRelation } from '../data/spec.js';
+import type { CommitHorizon, ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
 import { SnowflakePool } from './snowflake-pool.js';
 import { mapSnowflakeType, snowflakeDecoders, snowflakeDescribeSql, snowflakeDialect, snowflakeSourceType } from './snowflake-sql.js';
 
@@ -145,6 +146,10 @@ class SnowflakeSession implements SourceSession {
     } catch (error) {
       throw relationError(spec.relation, 'reading the change signature of', classifySnowflakeError(error, 'Snowflake'));
     }
+  }
+
+  async commitHorizon(): Promise<CommitHorizon> {
+    return noHorizon('Snowflake: loads into it commit statement by statement, with no long open writes to wait for');
   }
 
   async close(): Promise<void> {

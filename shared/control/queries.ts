@@ -3,7 +3,7 @@
  * with its literals (limits, intervals, table name) turned into bound parameters.
  */
 import type { Queryable } from '../db/pool.js';
-import type { TableControlRow } from './rows.js';
+import { sqlLiteral, type TableControlRow } from './rows.js';
 
 /** Active rows whose next load time has passed and that are not already queued or running. */
 export async function selectReadyTables(db: Queryable, limit = 10): Promise<TableControlRow[]> {
@@ -12,7 +12,7 @@ export async function selectReadyTables(db: Queryable, limit = 10): Promise<Tabl
        FROM control.table_control
       WHERE is_active = true
         AND next_load_date_time <= CURRENT_TIMESTAMP
-        AND (last_status IS NULL OR last_status NOT IN ('Queued', 'In Progress'))
+        AND (last_status IS NULL OR last_status NOT IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')}))
       ORDER BY next_load_date_time
       LIMIT $1`,
     [limit],
@@ -35,7 +35,7 @@ export async function selectFailedLoads(db: Queryable): Promise<FailedLoad[]> {
     `SELECT config_id, source_table_name, destination_table_name,
             last_status, last_status_message, last_status_date_time
        FROM control.table_control
-      WHERE last_status = 'Failed'
+      WHERE last_status = ${sqlLiteral('Failed')}
       ORDER BY last_status_date_time DESC`,
   );
   return rows;
@@ -46,7 +46,7 @@ export async function selectLongQueued(db: Queryable, minutes = 60): Promise<Tab
   const { rows } = await db.query<TableControlRow>(
     `SELECT *
        FROM control.table_control
-      WHERE last_status = 'Queued'
+      WHERE last_status = ${sqlLiteral('Queued')}
         AND last_status_date_time < CURRENT_TIMESTAMP - make_interval(mins => $1)`,
     [minutes],
   );
@@ -58,7 +58,7 @@ export async function selectLongRunning(db: Queryable, minutes = 180): Promise<T
   const { rows } = await db.query<TableControlRow>(
     `SELECT *
        FROM control.table_control
-      WHERE last_status = 'In Progress'
+      WHERE last_status = ${sqlLiteral('In Progress')}
         AND last_load_date_time < CURRENT_TIMESTAMP - make_interval(mins => $1)`,
     [minutes],
   );

@@ -35,8 +35,21 @@ export const CHANGE_SOURCES = [
   'status_reset',
   'toggle_active',
   'promotion',
+  /** An admin making a row due at once: not a config edit, but an action worth a history row. */
+  'run_now',
+  /** The product's own writes (status, watermark, next time), which the audit trigger leaves out unless config changes too. */
+  'runtime',
 ] as const;
 export type ChangeSource = (typeof CHANGE_SOURCES)[number];
+
+/**
+ * A status or change source as a SQL string literal. SQL statements spell these
+ * values through this function, so that each one is checked against its union
+ * (and so against the values the database holds) when the code compiles.
+ */
+export function sqlLiteral(value: LoadStatus | RunStatus | ChangeSource): string {
+  return `'${value}'`;
+}
 
 const timestamp = z.date().nullable();
 const text = z.string().nullable();

@@ -29,6 +29,8 @@ export type ControlRow = TableControlRow & {
   lease_expires_at?: Date | null;
   /** Consecutive runs failed transiently (migration 007). */
   retry_count?: number | null;
+  /** The table's own lookback for late commits (migration 011); NULL: the setting. */
+  incremental_lookback?: string | null;
 };
 
 /** Marks the current transaction's writes as runtime (status, watermark), not configuration. */

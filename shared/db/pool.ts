@@ -11,10 +11,6 @@ import { passwordProviderFor, type PasswordProvider } from './auth.js';
 /** Anything that runs a query: a pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
-// Dates bound as parameters are sent as UTC, so that TIMESTAMP (without time
-// zone) columns hold UTC whatever the process's time zone.
-pg.defaults.parseInputDatesAsUTC = true;
-
 const TIMESTAMP_OID = 1114;
 const INT8_OID = 20;
 
@@ -29,6 +25,32 @@ export const controlTypes: pg.CustomTypesConfig = {
     return pg.types.getTypeParser(oid, format);
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
+
+/** A Date parameter as UTC text; arrays (of dates) element by element; anything else unchanged. */
+function utcParameter(value: unknown): unknown {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? value : value.toISOString();
+  if (Array.isArray(value)) return value.map(utcParameter);
+  return value;
+}
+
+const clientQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+
+/**
+ * A client of the control database. Dates bound as parameters are sent as UTC
+ * (`...Z`), so that TIMESTAMP (without time zone) columns hold UTC whatever the
+ * process's time zone. This is the control connection's own setting: it leaves
+ * node-postgres's process-wide defaults, and so every source and destination
+ * pool, as they are.
+ */
+export class ControlClient extends pg.Client {}
+ControlClient.prototype.query = function query(this: pg.Client, config: unknown, values?: unknown, ...rest: unknown[]) {
+  if (Array.isArray(values)) return clientQuery.call(this, config, values.map(utcParameter), ...rest);
+  const text = config as { values?: unknown; submit?: unknown } | null;
+  if (text && typeof text === 'object' && typeof text.submit !== 'function' && Array.isArray(text.values)) {
+    return clientQuery.call(this, { ...text, values: text.values.map(utcParameter) }, values, ...rest);
+  }
+  return clientQuery.call(this, config, values, ...rest);
+} as typeof pg.Client.prototype.query;
 
 export interface ControlConnectionOptions {
   url: string;
@@ -76,7 +98,7 @@ export function controlConnectionOptions(settings: Settings, url = settings.DATA
 
 /** A pool on the control database. The caller ends it. */
 export function createControlPool(options: ControlConnectionOptions, max = 10): pg.Pool {
-  const pool = new pg.Pool({ ...controlClientConfig(options), max, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ ...controlClientConfig(options), max, idleTimeoutMillis: 30_000, Client: ControlClient });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', () => undefined);
   // Nor a checked-out one between two queries (pg_terminate_backend, a restart): its next query fails instead.

@@ -9,7 +9,7 @@
  * PostgreSQL is the first destination (shared/destination/postgres.ts).
  */
 import type { Writable } from 'node:stream';
-import type { ColumnSpec, Condition } from '../connectors/port.js';
+import type { ColumnSpec, Condition } from '../data/spec.js';
 
 export interface TableRef {
   schema: string;

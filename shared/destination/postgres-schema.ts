@@ -4,9 +4,9 @@
  * refuse (naming the column) a change that could lose or misread data.
  */
 import pg from 'pg';
-import type { ColumnSpec } from '../connectors/port.js';
+import type { ColumnSpec } from '../data/spec.js';
 import type { Queryable } from '../db/pool.js';
-import { TerminalError } from '../loader/errors.js';
+import { isSqlState, TerminalError } from '../errors.js';
 import type { TableRef } from './port.js';
 
 const q = (identifier: string) => pg.escapeIdentifier(identifier);
@@ -104,7 +104,7 @@ async function addMergeKey(db: Queryable, target: TableRef, primaryKey: string[]
   try {
     await db.query(`CREATE UNIQUE INDEX ${q(index)} ON ${qualifiedName(target)} (${primaryKey.map(q).join(', ')})`);
   } catch (error) {
-    if (error instanceof pg.DatabaseError && error.code === '23505') {
+    if (isSqlState(error, 'uniqueViolation')) {
       throw new TerminalError(
         `destination ${target.schema}.${target.table} holds rows with the same primary_key_cols (${primaryKey.join(', ')}); remove the duplicates or reload it fully (load_full)`,
         { cause: error },

@@ -14,12 +14,12 @@ import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { ColumnSpec, Condition } from '../connectors/port.js';
-import { cancelPoolStatements, createDataPool, type ResolvedConnection } from '../connectors/postgres-connection.js';
-import { amountType } from '../connectors/postgres-sql.js';
+import type { ColumnSpec, Condition } from '../data/spec.js';
+import { cancelPoolStatements, createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
+import { amountType } from '../data/spec.js';
 import type { Queryable } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
-import { TerminalError } from '../loader/errors.js';
+import { isSqlState, TerminalError } from '../errors.js';
 import type { BeforeCommit, DestinationSession, Staging, TableRef } from './port.js';
 import { hasUniqueKey, prepareTable, qualifiedName, readTableColumns } from './postgres-schema.js';
 
@@ -56,8 +56,11 @@ export function conditionsWhere(conditions: Condition[], types: Map<string, stri
       const value = bind(condition.value);
       const lookback = condition.lookback;
       if (!lookback) return `${col} > ${value}`;
-      params.push(lookback.kind === 'amount' ? lookback.amount : lookback.kind === 'days' ? lookback.days : lookback.minutes);
+      params.push(
+        lookback.kind === 'amount' ? lookback.amount : lookback.kind === 'days' ? lookback.days : lookback.kind === 'seconds' ? lookback.seconds : lookback.minutes,
+      );
       const amount = `$${params.length}`;
+      if (lookback.kind === 'seconds') return `${col} > ${value} - make_interval(secs => ${amount}::int)`;
       if (lookback.kind === 'minutes') return `${col} > ${value} - make_interval(mins => ${amount}::int)`;
       if (lookback.kind === 'days') return `${col} > ${value} - ${amount}::int`;
       return `${col} > ${value} - ${amount}::${amountType(type)}`;
@@ -162,7 +165,7 @@ class PostgresStaging implements Staging {
       try {
         return await this.swap(beforeCommit);
       } catch (error) {
-        const lockTimeout = error instanceof pg.DatabaseError && error.code === '55P03';
+        const lockTimeout = isSqlState(error, 'lockNotAvailable');
         if (!lockTimeout || attempt >= this.swapOptions.attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, this.swapOptions.retryMs * attempt));
       }
@@ -213,8 +216,8 @@ class PostgresStaging implements Staging {
         return result.rowCount ?? 0;
       }, beforeCommit);
     } catch (error) {
-      // 21000: the batch holds two rows with the same key, which one upsert cannot apply both of.
-      if (error instanceof pg.DatabaseError && error.code === '21000') {
+      // The batch holds two rows with the same key, which one upsert cannot apply both of.
+      if (isSqlState(error, 'cardinalityViolation')) {
         throw new TerminalError(
           `the rows read repeat a value of primary_key_cols (${primaryKey.join(', ')}), so the merge into ${this.target.schema}.${this.target.table} cannot tell which to keep; ` +
             'make primary_key_cols unique in the source (or its query)',

@@ -2,9 +2,9 @@
  * Opens the destination named by the DESTINATION_DB_CONFIG_KEY setting (a
  * table_control_dbconfig row, its secrets resolved like a source's).
  */
-import { resolveConnection } from '../connectors/registry.js';
 import type { DbConfigRow } from '../control/rows.js';
-import { TerminalError } from '../loader/errors.js';
+import { resolveConnection } from '../data/connection.js';
+import { TerminalError } from '../errors.js';
 import type { SecretResolver } from '../secrets/resolver.js';
 import { openPostgresDestination } from './postgres.js';
 import type { DestinationSession } from './port.js';

@@ -1,7 +1,7 @@
 /** Reads table_control_dbconfig rows for the loader. */
 import type { DbConfigRow } from '../control/rows.js';
 import type { Queryable } from '../db/pool.js';
-import { TerminalError } from './errors.js';
+import { TerminalError } from '../errors.js';
 
 export async function selectDbConfig(db: Queryable, key: string): Promise<DbConfigRow | undefined> {
   const { rows } = await db.query<DbConfigRow>(`SELECT * FROM control.table_control_dbconfig WHERE db_config_key = $1`, [key]);

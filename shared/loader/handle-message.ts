@@ -18,7 +18,7 @@ import { createSecretResolver, type SecretResolver } from '../secrets/resolver.j
 import { queueNextOfSource, sendQueued } from '../sensor/dispatch.js';
 import type { LoadConfig } from '../strategies/config.js';
 import type { FaultHook, LoadResult } from '../strategies/context.js';
-import { classifyError, describeError } from './errors.js';
+import { classifyError, describeError } from '../errors.js';
 import { InjectedCrash } from './faults.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { readLoadConfig, runLoadAttempt } from './run-load.js';

@@ -1,4 +1,4 @@
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 
 /** A secret name that resolved to nothing. Names the secret and where it was looked up, never a value. */
 export class MissingSecretError extends TerminalError {

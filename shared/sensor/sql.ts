@@ -4,6 +4,7 @@
  * read due rows, count in-flight loads, set first load times and keep the
  * outbox.
  */
+import { sqlLiteral } from '../control/rows.js';
 import type { Queryable } from '../db/pool.js';
 import type { LoadMessage } from '../queue/message.js';
 import type { SchedulingFields } from './validate.js';
@@ -69,7 +70,7 @@ export async function selectDueRows(db: Queryable, now: Date, cursor: DueCursor,
        FROM control.table_control
       WHERE is_active = true
         AND next_load_date_time <= $1
-        AND (last_status IS NULL OR last_status NOT IN ('Queued', 'In Progress'))
+        AND (last_status IS NULL OR last_status NOT IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')}))
         AND next_load_date_time >= $2::timestamp
         AND config_id <> ALL($3::bigint[])
       ORDER BY next_load_date_time
@@ -116,7 +117,7 @@ export async function countInFlight(db: Queryable, keys: string[]): Promise<Map<
   const { rows } = await db.query<{ db_config_key: string; in_flight: number }>(
     `SELECT db_config_key, count(*)::int AS in_flight
        FROM control.table_control
-      WHERE last_status IN ('Queued', 'In Progress')
+      WHERE last_status IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')})
         AND db_config_key = ANY($1::text[])
       GROUP BY db_config_key`,
     [keys],
@@ -146,7 +147,7 @@ export async function selectUnscheduledRows(db: Queryable, afterConfigId: number
         AND next_load_date_time IS NULL
         AND load_cron IS NOT NULL
         AND config_id > $1
-        AND (last_status IS DISTINCT FROM 'Failed' OR last_modified_at > last_status_date_time)
+        AND (last_status IS DISTINCT FROM ${sqlLiteral('Failed')} OR last_modified_at > last_status_date_time)
       ORDER BY config_id
       LIMIT $2`,
     [afterConfigId, limit],

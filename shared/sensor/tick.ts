@@ -38,7 +38,7 @@
  * audit trigger's runtime fast path (migration 006) the tick took 1.46 s.
  */
 import type pg from 'pg';
-import { DatabaseError } from 'pg';
+import { isSqlState } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { QueueSender } from '../queue/port.js';
 import type { Settings } from '../settings.js';
@@ -85,7 +85,7 @@ export interface SensorTickSummary {
 /** Sent outbox messages are kept this long (to see what was sent when), then pruned. */
 const OUTBOX_RETENTION_HOURS = 24;
 
-const isLockTimeout = (error: unknown) => error instanceof DatabaseError && error.code === '55P03';
+const isLockTimeout = (error: unknown) => isSqlState(error, 'lockNotAvailable');
 
 export async function runSensorTick(deps: SensorDeps): Promise<SensorTickSummary> {
   const { pool, sender, settings, log } = deps;

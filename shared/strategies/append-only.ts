@@ -4,11 +4,11 @@
  * transaction as the insert, so re-running a window (after a crash, or for
  * late commits) never duplicates a row and needs no key.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 import type { Strategy } from './context.js';
 import { loadFull } from './full.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';
-import { nextWatermark, watermarkCondition } from './watermark.js';
+import { planWatermarkRead } from './settle.js';
 
 export const loadAppendOnly: Strategy = async (context) => {
   const { config } = context;
@@ -18,14 +18,14 @@ export const loadAppendOnly: Strategy = async (context) => {
   if (!columns.some((c) => c.name === watermark.column)) {
     throw new TerminalError(`table_control row ${config.configId}: incremental_column "${watermark.column}" is not a column of ${config.sourceName}`);
   }
-  const conditions = watermarkCondition(watermark, context.settings.INCREMENTAL_LOOKBACK_MINUTES);
+  const { conditions, settle } = await planWatermarkRead(context, columns);
   const staged = await stageRows(context, columns, conditions, { forReplace: false });
   const loadedMax = await staged.staging.maxValue(watermark.column);
   await commitStaged(context, staged, (staging) => staging.replaceWhere(conditions, beforeCommit(context)));
-  const next = nextWatermark(watermark.type, watermark.value, loadedMax);
+  const { watermark: next, note } = settle(loadedMax);
   return {
     rowsProcessed: staged.rows,
-    message: `append_only: ${staged.rows} rows ${watermark.value === null ? 'from the start' : `past ${watermark.value} (with lookback)`} appended; watermark ${next ?? 'unset'}`,
+    message: `append_only: ${staged.rows} rows ${watermark.value === null ? 'from the start' : `past ${watermark.value}`} appended; watermark ${next ?? 'unset'} (${note})`,
     watermark: next,
   };
 };

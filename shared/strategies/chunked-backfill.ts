@@ -14,7 +14,7 @@
  * incremental_value, starting at upper_bound) and the same lookback and
  * idempotent window replace as append_only: the table stays current.
  */
-import type { Condition } from '../connectors/port.js';
+import type { Condition } from '../data/spec.js';
 import type { Strategy } from './context.js';
 import { splitRange } from './ranges.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';

@@ -5,9 +5,10 @@
  */
 import { LOAD_STRATEGIES, type DbConfigRow, type LoadStrategy } from '../control/rows.js';
 import type { ControlRow } from '../control/status.js';
-import type { SourceRelation } from '../connectors/port.js';
+import type { SourceRelation } from '../data/spec.js';
 import type { TableRef } from '../destination/port.js';
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
+import { parseTableLookback, type TableLookback } from './watermark.js';
 
 export const WATERMARK_TYPES = ['timestamp', 'date', 'integer', 'decimal'] as const;
 export type WatermarkType = (typeof WATERMARK_TYPES)[number];
@@ -28,11 +29,18 @@ const WATERMARK_ALIASES: Record<string, WatermarkType> = {
   number: 'decimal',
 };
 
+/** An incremental_type as a watermark type (its aliases included); undefined when it is none. */
+export function watermarkTypeOf(incrementalType: string | null | undefined): WatermarkType | undefined {
+  return WATERMARK_ALIASES[(incrementalType ?? '').trim().toLowerCase()];
+}
+
 export interface Watermark {
   column: string;
   type: WatermarkType;
   /** incremental_value: the largest value loaded so far, as text; null before the first load. */
   value: string | null;
+  /** incremental_lookback, parsed; null: the setting's lookback. */
+  lookback: TableLookback | null;
 }
 
 export interface Partitioning {
@@ -125,9 +133,15 @@ export function parseLoadConfig(row: ControlRow, destination: Pick<DbConfigRow, 
   };
 
   if (!blank(row.incremental_column)) {
-    const type = WATERMARK_ALIASES[(row.incremental_type ?? '').trim().toLowerCase()];
+    const type = watermarkTypeOf(row.incremental_type);
     if (!type) fail(`incremental_type "${row.incremental_type ?? ''}" is not one of ${WATERMARK_TYPES.join(', ')}`);
-    config.watermark = { column: row.incremental_column.trim(), type: type!, value: blank(row.incremental_value) ? null : row.incremental_value };
+    let lookback: TableLookback | null = null;
+    if (!blank(row.incremental_lookback)) {
+      const parsed = parseTableLookback(row.incremental_lookback, type!);
+      if ('error' in parsed) fail(`incremental_lookback "${row.incremental_lookback}" ${parsed.error}`);
+      lookback = parsed as TableLookback;
+    }
+    config.watermark = { column: row.incremental_column.trim(), type: type!, value: blank(row.incremental_value) ? null : row.incremental_value, lookback };
   }
   if (strategy === 'incremental' || strategy === 'append_only') {
     if (!config.watermark) fail(`incremental_column is required for load_strategy ${strategy}`);
@@ -153,7 +167,7 @@ export function parseLoadConfig(row: ControlRow, destination: Pick<DbConfigRow, 
   }
   if (strategy === 'chunked_backfill' && config.partitioning) {
     const { column, lower, upper } = config.partitioning;
-    config.backfillWatermark = { column, type: boundsType(lower, upper), value: blank(row.incremental_value) ? null : row.incremental_value };
+    config.backfillWatermark = { column, type: boundsType(lower, upper), value: blank(row.incremental_value) ? null : row.incremental_value, lookback: null };
   }
   return config;
 }

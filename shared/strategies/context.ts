@@ -26,7 +26,11 @@ export interface LoadContext {
   store: ProgressStore;
   settings: Pick<
     Settings,
-    'PARTITION_READ_CONCURRENCY' | 'BACKFILL_TIME_BUDGET_SECONDS' | 'INCREMENTAL_LOOKBACK_MINUTES' | 'BACKFILL_PAUSE_SECONDS'
+    | 'PARTITION_READ_CONCURRENCY'
+    | 'BACKFILL_TIME_BUDGET_SECONDS'
+    | 'INCREMENTAL_LOOKBACK_MINUTES'
+    | 'WATERMARK_CLOCK_SKEW_SECONDS'
+    | 'BACKFILL_PAUSE_SECONDS'
   >;
   runId: string;
   /** A short name of this attempt (its lease token's start): staging objects carry it. */

@@ -1,7 +1,7 @@
 /** full: the whole source (or its query) replaces the destination atomically. */
 import type { Strategy } from './context.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 
 export const loadFull: Strategy = async (context) => {
   const { config } = context;

@@ -4,7 +4,7 @@
  * below it and NULLs, the last everything above, so every row is read exactly
  * once whatever the bounds.
  */
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 
 export interface Range {
   from?: string;

@@ -7,8 +7,8 @@
 import type { Strategy } from './context.js';
 import { loadFull } from './full.js';
 import { beforeCommit, commitStaged, describeAndPrepare, stageRows } from './stage.js';
-import type { Condition } from '../connectors/port.js';
-import { TerminalError } from '../loader/errors.js';
+import type { Condition } from '../data/spec.js';
+import { TerminalError } from '../errors.js';
 
 /** The first day of a window of `days` days ending today (UTC), as YYYY-MM-DD. */
 export function windowStart(now: Date, days: number): string {

@@ -5,10 +5,9 @@
  * source COPY piped into its own destination COPY with backpressure.
  */
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
-import type { ColumnSpec, Condition } from '../connectors/port.js';
+import type { ColumnSpec, Condition } from '../data/spec.js';
 import type { Staging } from '../destination/port.js';
-import { TerminalError } from '../loader/errors.js';
+import { isSqlState, TerminalError } from '../errors.js';
 import type { LoadContext } from './context.js';
 import { splitRange } from './ranges.js';
 
@@ -118,7 +117,7 @@ export async function stageRows(
 
 /** A duplicate key while staging means the source repeats a key the destination keeps unique: say so, with PostgreSQL's detail. */
 function explainKeyViolation(error: unknown, context: LoadContext): unknown {
-  if (!(error instanceof pg.DatabaseError) || error.code !== '23505') return error;
+  if (!isSqlState(error, 'uniqueViolation')) return error;
   const { config } = context;
   return new TerminalError(
     `${config.sourceName} has rows repeating a key that ${config.target.schema}.${config.target.table} keeps unique (${error.detail ?? error.message}); ` +

@@ -33,9 +33,35 @@ export async function createTestDatabase(options: { empty?: boolean; prefix?: st
   const pool = createControlPool({ url, ssl: 'disable', statementTimeoutMs: 30_000 });
   afterAll(async () => {
     await pool.end();
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    await dropTestDatabase(name);
   });
   return { name, url, pool };
+}
+
+/**
+ * Drops a test database. A connection still open to it when its file ends is a
+ * leak (a pool or client not closed), and fails the file naming it; the
+ * database is dropped all the same. PostgreSQL itself waits up to 5 s for
+ * sessions that are already closing.
+ */
+async function dropTestDatabase(name: string): Promise<void> {
+  await admin(async (c) => {
+    try {
+      await c.query(`DROP DATABASE IF EXISTS ${name}`);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006') throw error;
+      const { rows } = await c.query<{ application_name: string; state: string; query: string }>(
+        `SELECT application_name, state, left(query, 120) AS query FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+        [name],
+      );
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      throw new Error(
+        `test database ${name} still had ${rows.length} open connection(s) at the end of its file (a pool or client left open): ` +
+          rows.map((r) => `${r.application_name || '(no application_name)'} ${r.state}: ${r.query}`).join('; '),
+        { cause: error },
+      );
+    }
+  });
 }
 
 /** Client configuration for a test database, as the product connects to it. */

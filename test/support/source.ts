@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import type { ResolvedConnection } from '../../shared/connectors/postgres-connection.js';
+import type { ResolvedConnection } from '../../shared/data/postgres-connection.js';
 import { envVariableFor } from '../../shared/secrets/env.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { afterAll } from 'vitest';

@@ -1,5 +1,7 @@
 /** The tables resource: control.table_control rows. */
 import { bulkEditTables, cloneTable, resetTablesStatus, resetTableStatus, runTableNow, toggleTableActive } from '../tables/actions.js';
+import type { Settings } from '../../settings.js';
+import { withLookbackInForce } from '../tables/lookback.js';
 import { createTable, deleteTableConfig, getTable, listTables, updateTableConfig, type ExpectedVersion } from '../tables/edit.js';
 import { etagOf, parseIfMatch, type ApiTableRow } from '../format.js';
 import { defineOperation, json, type ApiRequest, type ApiResponse } from '../operation.js';
@@ -19,8 +21,9 @@ import {
 
 const tag = 'tables';
 
-function rowResponse(status: number, row: ApiTableRow, extra: Record<string, string> = {}): ApiResponse {
-  return json(status, row, { etag: etagOf(row.last_modified_at), ...extra });
+/** A table row as every operation returns it: with its lookback in force. */
+function rowResponse(settings: Settings, status: number, row: ApiTableRow, extra: Record<string, string> = {}): ApiResponse {
+  return json(status, withLookbackInForce(row, settings.INCREMENTAL_LOOKBACK_MINUTES), { etag: etagOf(row.last_modified_at), ...extra });
 }
 
 /** The version a write is based on: If-Match wins over last_modified_at in the body. */
@@ -40,7 +43,10 @@ export const listTablesOperation = defineOperation({
   summary: 'List tables, filtered by status, active, connection, strategy or name, a page at a time',
   query: listTablesQuery,
   responses: { 200: { description: 'One page of rows, in config_id order', schema: tablePage } },
-  run: async ({ runtime }, { query }) => json(200, await listTables(runtime.pool, query)),
+  run: async ({ runtime }, { query }) => {
+    const page = await listTables(runtime.pool, query);
+    return json(200, { ...page, items: page.items.map((row) => withLookbackInForce(row, runtime.settings.INCREMENTAL_LOOKBACK_MINUTES)) });
+  },
 });
 
 export const getTableOperation = defineOperation({
@@ -52,7 +58,8 @@ export const getTableOperation = defineOperation({
   summary: 'Get one table (ETag: its version)',
   params: idParams,
   responses: { 200: { description: 'The row', schema: tableRow } },
-  run: async ({ runtime }, { params }) => rowResponse(200, await getTable(runtime.pool, params.id)),
+  run: async ({ runtime }, { params }) =>
+    rowResponse(runtime.settings, 200, await getTable(runtime.pool, params.id)),
 });
 
 export const createTableOperation = defineOperation({
@@ -66,7 +73,7 @@ export const createTableOperation = defineOperation({
   responses: { 201: { description: 'The new row', schema: tableRow } },
   run: async ({ runtime, user }, { body }) => {
     const row = await createTable(runtime.pool, user, body as TableChanges);
-    return rowResponse(201, row, { location: `/api/tables/${row.config_id}` });
+    return rowResponse(runtime.settings, 201, row, { location: `/api/tables/${row.config_id}` });
   },
 });
 
@@ -83,7 +90,7 @@ export const patchTableOperation = defineOperation({
   run: async ({ runtime, user, request }, { params, body }) => {
     const { last_modified_at: version, ...fields } = body;
     const row = await updateTableConfig(runtime.pool, user, params.id, fields as TableChanges, expectedVersion(request, version), false);
-    return rowResponse(200, row);
+    return rowResponse(runtime.settings, 200, row);
   },
 });
 
@@ -100,7 +107,7 @@ export const putTableOperation = defineOperation({
   run: async ({ runtime, user, request }, { params, body }) => {
     const { last_modified_at: version, ...fields } = body;
     const row = await updateTableConfig(runtime.pool, user, params.id, fields as TableChanges, expectedVersion(request, version), true);
-    return rowResponse(200, row);
+    return rowResponse(runtime.settings, 200, row);
   },
 });
 
@@ -143,7 +150,7 @@ export const cloneTableOperation = defineOperation({
   responses: { 201: { description: 'The new row', schema: tableRow } },
   run: async ({ runtime, user }, { params, body }) => {
     const row = await cloneTable(runtime.pool, user, params.id, body as TableChanges);
-    return rowResponse(201, row, { location: `/api/tables/${row.config_id}` });
+    return rowResponse(runtime.settings, 201, row, { location: `/api/tables/${row.config_id}` });
   },
 });
 
@@ -156,7 +163,7 @@ export const resetStatusOperation = defineOperation({
   summary: "Set a table's status back to NULL (retry); audited as status_reset",
   params: idParams,
   responses: { 200: { description: 'The row after the reset', schema: tableRow } },
-  run: async ({ runtime, user }, { params }) => rowResponse(200, await resetTableStatus(runtime.pool, user, params.id)),
+  run: async ({ runtime, user }, { params }) => rowResponse(runtime.settings, 200, await resetTableStatus(runtime.pool, user, params.id)),
 });
 
 export const resetStatusManyOperation = defineOperation({
@@ -181,7 +188,7 @@ export const toggleActiveOperation = defineOperation({
   params: idParams,
   body: toggleActiveBody,
   responses: { 200: { description: 'The row after the change', schema: tableRow } },
-  run: async ({ runtime, user }, { params, body }) => rowResponse(200, await toggleTableActive(runtime.pool, user, params.id, body.is_active)),
+  run: async ({ runtime, user }, { params, body }) => rowResponse(runtime.settings, 200, await toggleTableActive(runtime.pool, user, params.id, body.is_active)),
 });
 
 export const runNowOperation = defineOperation({
@@ -193,7 +200,7 @@ export const runNowOperation = defineOperation({
   summary: 'Make an active table due now (the next sensor tick queues it); a finished status goes back to NULL; audited as run_now',
   params: idParams,
   responses: { 200: { description: 'The row, due now', schema: tableRow } },
-  run: async ({ runtime, user }, { params }) => rowResponse(200, await runTableNow(runtime.pool, user, params.id)),
+  run: async ({ runtime, user }, { params }) => rowResponse(runtime.settings, 200, await runTableNow(runtime.pool, user, params.id)),
 });
 
 export const tableOperations = [

@@ -3,8 +3,7 @@
  * the pre-production control database (PREPROD_DATABASE_URL, connected with
  * the same options as the control database), in one read-only snapshot.
  */
-import pg from 'pg';
-import { controlClientConfig, controlConnectionOptions } from '../../db/pool.js';
+import { ControlClient, controlClientConfig, controlConnectionOptions } from '../../db/pool.js';
 import type { Settings } from '../../settings.js';
 import { ApiError, notFound } from '../errors.js';
 import { connectionSelectList, tableSelectList, type ApiConnectionRow, type ApiTableRow } from '../format.js';
@@ -18,7 +17,7 @@ export interface PreprodSelection {
 export async function readPreprodSelection(settings: Settings, selection: PromotionBody): Promise<PreprodSelection> {
   const url = settings.PREPROD_DATABASE_URL;
   if (!url) throw new ApiError(503, 'promotion is not configured: PREPROD_DATABASE_URL is not set');
-  const client = new pg.Client({ ...controlClientConfig(controlConnectionOptions(settings, url)), application_name: 'dataloader-promotion' });
+  const client = new ControlClient({ ...controlClientConfig(controlConnectionOptions(settings, url)), application_name: 'dataloader-promotion' });
   await client.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

@@ -12,7 +12,12 @@ const TABLE_TYPES: Record<string, z.ZodType> = {
 };
 
 export const tableRow = z
-  .object(Object.fromEntries(TABLE_COLUMNS.map((c) => [c, TABLE_TYPES[c] ?? nullableString])))
+  .object({
+    ...Object.fromEntries(TABLE_COLUMNS.map((c) => [c, TABLE_TYPES[c] ?? nullableString])),
+    incremental_lookback_in_force: nullableString.optional().meta({
+      description: 'Read views: the lookback loads of this row use (its incremental_lookback, else the setting), and where it comes from',
+    }),
+  })
   .meta({ id: 'Table', description: 'A table_control row. Timestamps are UTC, ISO-8601 with microseconds; control_key is hex.' });
 
 export const tablePage = z

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { LOAD_STATUSES, LOAD_STRATEGIES } from '../../control/rows.js';
+import { parseTableLookback } from '../../strategies/watermark.js';
 import type { FieldError } from '../errors.js';
 import { columnList, configKey, cron, id, name, nonEmptyText, queryFlag, queryLimit, text, version } from './common.js';
 
@@ -36,6 +37,7 @@ export const tableFields = {
   incremental_column: name().nullable(),
   incremental_type: z.enum(INCREMENTAL_TYPES).nullable(),
   incremental_value: text(255).nullable(),
+  incremental_lookback: text(64).nullable(),
   rolling_column: name().nullable(),
   rolling_days: z.number().int().positive().max(36_500).nullable(),
   num_partitions: z.number().int().positive().max(10_000).nullable(),
@@ -177,6 +179,14 @@ export function checkTableConfig(config: TableConfig): FieldError[] {
   }
   if (config.incremental_column !== null && config.incremental_type === null && !errors.some((e) => e.field === 'incremental_type')) {
     errors.push({ field: 'incremental_type', message: 'required when incremental_column is set' });
+  }
+  if (config.incremental_lookback !== null) {
+    if (config.incremental_type === null) {
+      errors.push({ field: 'incremental_lookback', message: 'needs incremental_type: an interval for timestamp and date watermarks, an amount for integer and decimal ones' });
+    } else {
+      const parsed = parseTableLookback(config.incremental_lookback, config.incremental_type);
+      if ('error' in parsed) errors.push({ field: 'incremental_lookback', message: parsed.error });
+    }
   }
   if (strategy !== 'chunked_backfill' && config.num_partitions !== null && config.num_partitions > 1) {
     requireFields(config, ['partition_column', 'lower_bound', 'upper_bound'], 'when num_partitions is more than 1', errors);

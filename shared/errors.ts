@@ -50,15 +50,44 @@ const TRANSIENT_SYSTEM_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
+/**
+ * SQLSTATE codes the product acts on by name. Every check of a PostgreSQL
+ * error's code goes through this module (isSqlState, classifyError).
+ */
+export const SQLSTATE = {
+  /** ON CONFLICT DO UPDATE would change one row twice (a batch repeats a key). */
+  cardinalityViolation: '21000',
+  uniqueViolation: '23505',
+  /** lock_timeout expired (or NOWAIT found the lock taken). */
+  lockNotAvailable: '55P03',
+} as const;
+export type SqlStateName = keyof typeof SQLSTATE;
+
+/** Whether `error` is a PostgreSQL error with the named SQLSTATE. */
+export function isSqlState(error: unknown, name: SqlStateName): error is pg.DatabaseError {
+  return error instanceof pg.DatabaseError && error.code === SQLSTATE[name];
+}
+
+/** The SQLSTATE of a PostgreSQL error, for logs; undefined for any other error. */
+export function sqlStateOf(error: unknown): string | undefined {
+  return error instanceof pg.DatabaseError ? error.code : undefined;
+}
+
+/** A PostgreSQL error that a retry of the same work can fix (the same SQLSTATE table classifyError uses). */
+export function isTransientDatabaseError(error: unknown): error is pg.DatabaseError {
+  return error instanceof pg.DatabaseError && isTransientSqlState(error.code ?? '');
+}
+
+function isTransientSqlState(code: string): boolean {
+  return TRANSIENT_CODES.has(code) || TRANSIENT_CLASSES.has(code.slice(0, 2));
+}
+
 /** Whether a failure is worth retrying. Unknown errors are terminal: retrying a bug only repeats it. */
 export function classifyError(error: unknown): ErrorKind {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof TerminalError) return 'terminal';
     if (e instanceof TransientError) return 'transient';
-    if (e instanceof pg.DatabaseError) {
-      const code = e.code ?? '';
-      return TRANSIENT_CODES.has(code) || TRANSIENT_CLASSES.has(code.slice(0, 2)) ? 'transient' : 'terminal';
-    }
+    if (e instanceof pg.DatabaseError) return isTransientSqlState(e.code ?? '') ? 'transient' : 'terminal';
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return 'transient';
     if (isConnectionLost(e)) return 'transient';

@@ -5,7 +5,7 @@
  * another and timestamps never shift.
  */
 import pg from 'pg';
-import { TerminalError } from '../loader/errors.js';
+import { TerminalError } from '../errors.js';
 
 export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
