@@ -36,10 +36,15 @@ export async function loaderHandler(message: unknown, context: InvocationContext
   const runtime = getRuntime();
   const meta = context.triggerMetadata ?? {};
   const messageId = String(meta.messageId ?? context.invocationId);
-  const disposition = await handleLoadMessage(runtime, decodeBody(message), {
-    messageId,
-    deliveryCount: Number(meta.deliveryCount ?? 1),
-  });
+  const handle = () => handleLoadMessage(runtime, decodeBody(message), { messageId, deliveryCount: Number(meta.deliveryCount ?? 1) });
+  let disposition = await handle();
+  if (disposition.kind === 'retryLater') {
+    // Another attempt holds the run's live lease (at most one lease long): wait while this
+    // invocation keeps the message locked, then check once more; still held means redelivery.
+    await new Promise((resolve) => setTimeout(resolve, disposition.kind === 'retryLater' ? disposition.delayMs : 0));
+    disposition = await handle();
+    if (disposition.kind === 'retryLater') throw new Error(`load message ${messageId}: ${disposition.reason}; delivered again later`);
+  }
   if (disposition.kind === 'deadLetter') {
     const added = await quarantineMessage(runtime.pool, {
       queueName: runtime.settings.LOADS_QUEUE_NAME,

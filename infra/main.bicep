@@ -358,6 +358,8 @@ var appSettings = {
   BACKFILL_TIME_BUDGET_SECONDS: string(backfillTimeBudgetSeconds)
   INCREMENTAL_LOOKBACK_MINUTES: string(incrementalLookbackMinutes)
   DATABRICKS_STAGING_RETENTION_DAYS: string(databricksStagingRetentionDays)
+  RETRY_BACKOFF_MINUTES: '1,5,15,60'
+  BACKFILL_PAUSE_SECONDS: '5'
   WATERMARK_CLOCK_SKEW_SECONDS: string(watermarkClockSkewSeconds)
   API_READER_ROLE: apiReaderRole
   API_ADMIN_ROLE: apiAdminRole

@@ -85,7 +85,8 @@ export const settingsSchema = z.object({
   // Reaper.
   REAPER_SCHEDULE: z.string().default('30 */5 * * * *'),
   QUEUED_TIMEOUT_MINUTES: positiveInt(60),
-  IN_PROGRESS_TIMEOUT_MINUTES: positiveInt(180),
+  /** A run's hard deadline, from its start (fractions allowed, e.g. 0.1 for 6 s in tests). */
+  IN_PROGRESS_TIMEOUT_MINUTES: z.coerce.number().positive().default(180),
   HEARTBEAT_INTERVAL_SECONDS: positiveInt(30),
 
   // Loader.
@@ -115,6 +116,21 @@ export const settingsSchema = z.object({
    * where the environment is the app settings), such a scope fails the run.
    */
   SECRETS_FROM_ENVIRONMENT: flag,
+  // Runs that keep going: the wait after the 1st, 2nd, ... consecutive transient failure (minutes, comma
+  // separated, the last one repeating; never later than the next cron slot), and the pause before a
+  // chunked_backfill with chunks left runs again.
+  RETRY_BACKOFF_MINUTES: z
+    .string()
+    .default('1,5,15,60')
+    .transform((text, ctx) => {
+      const steps = text.split(',').map((p) => Number(p.trim()));
+      if (steps.length === 0 || steps.some((n) => !Number.isFinite(n) || n <= 0)) {
+        ctx.addIssue({ code: 'custom', message: 'must be positive numbers of minutes separated by commas, for example 1,5,15,60' });
+        return z.NEVER;
+      }
+      return steps;
+    }),
+  BACKFILL_PAUSE_SECONDS: z.coerce.number().int().min(0).default(5),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

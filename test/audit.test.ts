@@ -91,10 +91,11 @@ describe('audit of table_control', () => {
 
   it('does not audit runtime status writes, but audits a runtime transaction that changes configuration', async () => {
     const id = await insertRow('lines');
-    await db.pool.query(`UPDATE control.table_control SET last_status = 'In Progress', last_run_id = 'r1' WHERE config_id = $1`, [id]);
+    await db.pool.query(`UPDATE control.table_control SET last_status = 'In Progress', last_run_id = 'r1', is_active = true WHERE config_id = $1`, [id]);
     const before = (await historyOf(id)).length;
 
-    expect(await heartbeat(db.pool, id, 'r1', 'still going')).toBe(true);
+    await db.pool.query(`UPDATE control.table_control SET lease_owner = 'a1' WHERE config_id = $1`, [id]);
+    expect(await heartbeat(db.pool, { configId: id, runId: 'r1', owner: 'a1', seconds: 90 }, 'still going')).toBe('alive');
     // failRow marks the transaction it runs in: give it one.
     await withTransaction(db.pool, (c) => failRow(c, id, 'load_cron: invalid'));
     await withTransaction(db.pool, async (c) => {
@@ -111,15 +112,22 @@ describe('audit of table_control', () => {
     expect([last.change_source, last.changed_fields]).toEqual(['runtime', ['last_status', 'primary_key_cols']]);
   });
 
-  it('audits a status change made with plain SQL, and skips an update that changes nothing', async () => {
+  it('does not audit runtime-only writes by plain SQL (another orchestrator), but audits its config changes, and skips an update that changes nothing', async () => {
     const id = await insertRow('returns');
-    await db.pool.query(`UPDATE control.table_control SET last_status = 'Failed' WHERE config_id = $1`, [id]);
+    await db.pool.query(
+      `UPDATE control.table_control
+          SET last_status = 'Failed', last_status_date_time = now(), last_status_message = 'x', incremental_value = '5',
+              next_load_date_time = now(), last_load_date_time = now(), last_dagster_run = 'd1', lease_owner = 'o', retry_count = 1
+        WHERE config_id = $1`,
+      [id],
+    );
     await db.pool.query(`UPDATE control.table_control SET load_cron = load_cron WHERE config_id = $1`, [id]);
+    await db.pool.query(`UPDATE control.table_control SET last_status = 'Succeeded', rolling_days = 3 WHERE config_id = $1`, [id]);
     const history = await historyOf(id);
-    expect(history.map((h) => [h.change_type, h.changed_fields])).toEqual([
-      ['INSERT', expect.any(Array)],
-      // A status change is not a config change: last_modified_at stays.
-      ['UPDATE', ['last_status']],
+    expect(history.map((h) => [h.change_type, h.change_source, h.changed_fields])).toEqual([
+      ['INSERT', 'sql', expect.any(Array)],
+      // A configuration change is audited whole, runtime columns beside it included.
+      ['UPDATE', 'sql', expect.arrayContaining(['last_status', 'rolling_days', 'last_modified_at'])],
     ]);
   });
 

@@ -109,8 +109,8 @@ describe('sensor, queue and loader', () => {
     expect(await destination(all.replace('%s', 'landing.e2e_rolling'))).toEqual(
       await source(all.replace('%s', 'public.orders WHERE day >= current_date - 2')),
     );
-    // The backfill finished in its first run; its second run has nothing left to do.
-    expect(await destination(`SELECT count(*)::int FROM landing.e2e_backfill`)).toEqual([[40]]);
+    // The backfill finished in its first run; its second run appends what lies past its range (row 41).
+    expect(await destination(`SELECT count(*)::int FROM landing.e2e_backfill`)).toEqual([[41]]);
 
     const { rows: history } = await h.control.pool.query(
       `SELECT t.load_strategy, h.load_status, h.rows_processed, h.run_id = t.last_run_id AS latest
@@ -131,7 +131,7 @@ describe('sensor, queue and loader', () => {
       'check_and_load Succeeded 40',
       'check_and_load Succeeded 41 latest',
       'chunked_backfill Succeeded 40',
-      'chunked_backfill Succeeded 0 latest',
+      'chunked_backfill Succeeded 41 latest',
     ]);
     const { rows: statuses } = await h.control.pool.query(
       `SELECT DISTINCT last_status FROM control.table_control WHERE config_id = ANY($1)`,

@@ -22,7 +22,7 @@ function message(configId: number, slot = new Date('2024-05-01T10:00:00Z')): Out
     slot: slot.toISOString(),
     queued_at: '2024-05-01T10:00:01.000Z',
   };
-  return { messageId: messageIdFor(configId, slot), body };
+  return { messageId: messageIdFor(configId, slot, `run-${configId}`), body };
 }
 
 function receiver(queueName: string, options: Partial<LocalQueueReceiverOptions> = {}): LocalQueueReceiver {
@@ -70,7 +70,7 @@ describe('local queue', () => {
     expect(await drain(r)).toEqual([message(3).messageId]);
     // Another slot of the same row is another message.
     await sender.send([message(1, new Date('2024-05-01T11:00:00Z'))]);
-    expect(await drain(r)).toEqual([messageIdFor(1, new Date('2024-05-01T11:00:00Z'))]);
+    expect(await drain(r)).toEqual([messageIdFor(1, new Date('2024-05-01T11:00:00Z'), 'run-1')]);
   });
 
   it('forgets completed messageIds after the duplicate-detection window', async () => {

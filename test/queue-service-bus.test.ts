@@ -22,7 +22,7 @@ function outgoing(configId: number): OutgoingMessage {
     slot: slot.toISOString(),
     queued_at: '2024-05-01T10:00:02.000Z',
   };
-  return { messageId: messageIdFor(configId, slot), body };
+  return { messageId: messageIdFor(configId, slot, `run-${configId}`), body };
 }
 
 /** Stands in for the SDK's sender: batches hold `capacity` messages; sent batches are recorded. */
@@ -59,7 +59,7 @@ describe('Service Bus adapter', () => {
   it('maps a load message to a Service Bus message', () => {
     const message = outgoing(7);
     expect(toServiceBusMessage(message)).toEqual({
-      messageId: 'load-7-2024-05-01T10:00:00.000Z',
+      messageId: 'load-7-2024-05-01T10:00:00.000Z-run-7',
       body: message.body,
       contentType: 'application/json',
       subject: 'load',

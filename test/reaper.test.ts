@@ -85,23 +85,23 @@ describe('reaper', () => {
     expect(await history()).toHaveLength(1);
   });
 
-  it('fails runs In Progress with no heartbeat for IN_PROGRESS_TIMEOUT_MINUTES, counting from the last heartbeat', async () => {
+  it('fails runs In Progress longer than IN_PROGRESS_TIMEOUT_MINUTES from their start, whatever the heartbeat', async () => {
     const dead = await inFlightRow('In Progress', { queued: 200, started: 190, heartbeat: null });
-    const silent = await inFlightRow('In Progress', { queued: 400, started: 390, heartbeat: 181 });
-    const alive = await inFlightRow('In Progress', { queued: 400, started: 390, heartbeat: 1 });
+    const beating = await inFlightRow('In Progress', { queued: 400, started: 390, heartbeat: 1 });
     const young = await inFlightRow('In Progress', { queued: 100, started: 95, heartbeat: null });
+    const youngSilent = await inFlightRow('In Progress', { queued: 170, started: 170, heartbeat: 169 });
     expect(await reap()).toMatchObject({ queued: 0, inProgress: 2 });
 
-    for (const id of [dead, silent]) {
+    for (const id of [dead, beating]) {
       const row = await rowById(db.pool, id);
       expect(row.last_status).toBe('Failed');
-      expect(row.last_status_message).toMatch(/In Progress with no heartbeat for more than 180 minutes \(IN_PROGRESS_TIMEOUT_MINUTES\)/);
+      expect(row.last_status_message).toMatch(/In Progress for more than 180 minutes \(IN_PROGRESS_TIMEOUT_MINUTES\) since its start/);
     }
-    for (const id of [alive, young]) expect((await rowById(db.pool, id)).last_status).toBe('In Progress');
+    for (const id of [young, youngSilent]) expect((await rowById(db.pool, id)).last_status).toBe('In Progress');
 
     const rows = await history();
-    expect(rows.map((h) => h.run_id)).toEqual([`run-${dead}`, `run-${silent}`].sort());
-    const h = rows.find((r) => r.run_id === `run-${silent}`)!;
+    expect(rows.map((h) => h.run_id)).toEqual([`run-${dead}`, `run-${beating}`].sort());
+    const h = rows.find((r) => r.run_id === `run-${beating}`)!;
     expect(minutes(h.load_start_time, h.load_queued_time)).toBe(10);
     expect(minutes(h.load_end_time, h.load_start_time)).toBe(390);
     expect(h.total_duration).toBeGreaterThanOrEqual(390 * 60 - 1);
@@ -109,29 +109,27 @@ describe('reaper', () => {
 
   it('reads both timeouts from the settings', async () => {
     const q = await inFlightRow('Queued', { queued: 6 });
-    const p = await inFlightRow('In Progress', { queued: 30, started: 25, heartbeat: 21 });
+    const p = await inFlightRow('In Progress', { queued: 30, started: 21, heartbeat: 1 });
     expect(await reap({ QUEUED_TIMEOUT_MINUTES: '5', IN_PROGRESS_TIMEOUT_MINUTES: '20' })).toMatchObject({ queued: 1, inProgress: 1 });
     expect((await rowById(db.pool, q)).last_status_message).toMatch(/more than 5 minutes/);
     expect((await rowById(db.pool, p)).last_status_message).toMatch(/more than 20 minutes/);
   });
 
-  it('keeps a long load alive through its heartbeats, and stops the loader once its run is reaped', async () => {
+  it('fails a load still heartbeating at its deadline, and the loader learns its run is gone', async () => {
     const [id] = await insertRows(db.pool, { count: 1, sources: ['src_a'] });
     await runSensorTick({ pool: db.pool, sender: new LocalQueueSender(db.pool, { queueName: QUEUE }), settings });
     const runId = (await rowById(db.pool, id!)).last_run_id!;
-    expect(await startRun(db.pool, id!, runId, 600)).toBeDefined();
-    // The load has been running for 5 hours, heartbeating all along.
-    await db.pool.query(`UPDATE control.table_control SET last_load_date_time = LOCALTIMESTAMP - interval '5 hours' WHERE config_id = $1`, [id]);
-    expect(await heartbeat(db.pool, id!, runId, 'copied 1,000,000 rows')).toBe(true);
+    const lease = { configId: id!, runId, owner: 'attempt-1', seconds: 600 };
+    expect((await startRun(db.pool, lease)).kind).toBe('started');
+    await db.pool.query(`UPDATE control.table_control SET last_load_date_time = LOCALTIMESTAMP - interval '179 minutes' WHERE config_id = $1`, [id]);
+    expect(await heartbeat(db.pool, lease, 'copied 1,000,000 rows')).toBe('alive');
     expect(await reap()).toMatchObject({ inProgress: 0 });
-    expect((await rowById(db.pool, id!)).last_status).toBe('In Progress');
-
-    // Then the process dies: no heartbeat for over 180 minutes.
-    await db.pool.query(`UPDATE control.table_control SET last_heartbeat_at = LOCALTIMESTAMP - interval '181 minutes' WHERE config_id = $1`, [id]);
+    // Past the deadline from its start: reaped although it heartbeats.
+    await db.pool.query(`UPDATE control.table_control SET last_load_date_time = LOCALTIMESTAMP - interval '181 minutes' WHERE config_id = $1`, [id]);
+    expect(await heartbeat(db.pool, lease)).toBe('alive');
     expect(await reap()).toMatchObject({ inProgress: 1 });
     expect((await rowById(db.pool, id!)).last_status).toBe('Failed');
-    // A loader that was only stalled learns its run is gone, and changes nothing.
-    expect(await heartbeat(db.pool, id!, runId)).toBe(false);
+    expect(await heartbeat(db.pool, lease)).toBe('lost');
     expect((await rowById(db.pool, id!)).last_status).toBe('Failed');
   });
 

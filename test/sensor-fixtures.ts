@@ -133,8 +133,8 @@ export async function startAllRuns(pool: pg.Pool): Promise<{ started: number[]; 
       if (batch.length === 0) break;
       for (const message of batch) {
         const body = loadMessageSchema.parse(message.body);
-        const row = await startRun(pool, body.config_id, body.run_id, 600);
-        if (row) started.push(body.config_id);
+        const row = await startRun(pool, { configId: body.config_id, runId: body.run_id, owner: body.run_id, seconds: 600 });
+        if (row.kind === 'started') started.push(body.config_id);
         else dropped++;
         await receiver.complete(message);
       }

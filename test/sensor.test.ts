@@ -66,7 +66,9 @@ describe('sensor tick', () => {
     const slot = rows[0]!.next;
     await tick();
     const [message] = await queuedMessages(db.pool);
-    expect(message).toMatchObject({ message_id: `load-${id}-${slot.toISOString()}`, slot: slot.toISOString() });
+    const runId = (await rowById(db.pool, id!)).last_run_id;
+    // The run id tells two claims of one slot apart (next_load_date_time moved back: it loads again).
+    expect(message).toMatchObject({ message_id: `load-${id}-${slot.toISOString()}-${runId}`, slot: slot.toISOString() });
   });
 
   it('claims in batches until nothing is due', async () => {
@@ -98,7 +100,13 @@ describe('sensor tick', () => {
     for (const id of b.slice(0, 3)) {
       const row = await rowById(db.pool, id);
       const now = new Date();
-      await finishRun(db.pool, id, row.last_run_id!, { status: 'Succeeded', message: 'ok', rowsProcessed: 1 }, { queuedAt: now, startedAt: now, endedAt: now });
+      await finishRun(
+        db.pool,
+        { configId: id, runId: row.last_run_id!, owner: row.last_run_id!, seconds: 600 },
+        { status: 'Succeeded', message: 'ok', rowsProcessed: 1 },
+        { queuedAt: now, startedAt: now, endedAt: now },
+        { backoffMinutes: [1] },
+      );
     }
     expect(await tick({ SOURCE_CONCURRENCY_LIMIT: '3', SOURCE_CONCURRENCY_OVERRIDES: '{"src_a":2}' })).toMatchObject({ claimed: 2, heldBack: 4 });
     expect(await status(b)).toEqual(['Succeeded', 'Succeeded', 'Succeeded', 'Queued', 'Queued']);
@@ -159,13 +167,20 @@ describe('sensor tick', () => {
 
   it('computes the first load time of active rows with a cron and none yet, and reschedules a failed row once edited', async () => {
     const [fresh] = await insertRows(db.pool, { count: 1, sources: ['src_a'], dueSecondsAgo: null, cron: '*/15 * * * *', name: 'fresh' });
+    // A row that loaded before (its next time cleared) follows its cron; a new row is due at once.
+    await db.pool.query(`UPDATE control.table_control SET last_load_date_time = now() - interval '1 day' WHERE config_id = $1`, [fresh]);
+    const [brandNew] = await insertRows(db.pool, { count: 1, sources: ['src_b'], dueSecondsAgo: null, cron: '0 0 1 1 *', name: 'yearly' });
     const [inactive] = await insertRows(db.pool, { count: 1, sources: ['src_a'], dueSecondsAgo: null, active: false, name: 'off' });
     const [noCron] = await insertRows(db.pool, { count: 1, sources: ['src_a'], dueSecondsAgo: null, cron: null, name: 'nocron' });
     const [badCron] = await insertRows(db.pool, { count: 1, sources: ['src_a'], dueSecondsAgo: null, cron: '* * * *', name: 'bad' });
     const before = await dbNow(db.pool);
 
     const summary = await tick({ CRON_TIMEZONE: 'Europe/Amsterdam' });
-    expect(summary).toMatchObject({ scheduled: 1, failedConfig: 1, claimed: 0 });
+    expect(summary).toMatchObject({ scheduled: 2, failedConfig: 1, claimed: 1 });
+    // The yearly row loads within this tick, then follows its cron.
+    const yearly = await rowById(db.pool, brandNew!);
+    expect(yearly.last_status).toBe('Queued');
+    expect(yearly.next_load_date_time).toEqual(nextOccurrence('0 0 1 1 *', before, 'Europe/Amsterdam'));
     const row = await rowById(db.pool, fresh!);
     expect(row.last_status).toBeNull();
     expect(row.next_load_date_time).toEqual(nextOccurrence('*/15 * * * *', before, 'Europe/Amsterdam'));
@@ -183,6 +198,23 @@ describe('sensor tick', () => {
     );
     expect(await tick()).toMatchObject({ scheduled: 1, failedConfig: 0 });
     expect((await rowById(db.pool, badCron!)).next_load_date_time).not.toBeNull();
+  });
+
+  it('recomputes the next time when load_cron is edited or the row is turned back on, by SQL or the API alike', async () => {
+    const [id] = await insertRows(db.pool, { count: 1, sources: ['src_a'], dueSecondsAgo: -86_400, cron: '0 3 * * *', name: 'edited' });
+    await db.pool.query(`UPDATE control.table_control SET last_load_date_time = now() - interval '1 day' WHERE config_id = $1`, [id]);
+    const before = await dbNow(db.pool);
+    await db.pool.query(`UPDATE control.table_control SET load_cron = '*/5 * * * *' WHERE config_id = $1`, [id]);
+    expect((await rowById(db.pool, id!)).next_load_date_time).toBeNull();
+    await tick();
+    expect((await rowById(db.pool, id!)).next_load_date_time).toEqual(nextOccurrence('*/5 * * * *', before, 'UTC'));
+
+    await db.pool.query(`UPDATE control.table_control SET is_active = false WHERE config_id = $1`, [id]);
+    await db.pool.query(`UPDATE control.table_control SET next_load_date_time = now() + interval '300 days' WHERE config_id = $1`, [id]);
+    await db.pool.query(`UPDATE control.table_control SET is_active = true WHERE config_id = $1`, [id]);
+    await tick();
+    const row = await rowById(db.pool, id!);
+    expect(row.next_load_date_time!.getTime()).toBeLessThanOrEqual(before.getTime() + 10 * 60_000);
   });
 
   it('stops at the tick budget and resumes on the next tick', async () => {

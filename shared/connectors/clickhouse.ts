@@ -7,6 +7,7 @@
  * response is read only as fast as the destination takes it. A custom query runs
  * with the `readonly=1` setting, so the server refuses any write.
  */
+import { randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import type * as ClickHouse from '@clickhouse/client';
 import { TerminalError, TransientError } from '../errors.js';
@@ -119,7 +120,23 @@ function tsvAsCopy(body: Readable, wrap: (error: unknown) => Error, onClose: () 
 class ClickHouseSession implements SourceSession {
   private readonly described = new DescribedRelations();
 
+  /** Every query this session sent, by id: cancel() kills those still running. */
+  private readonly queryIds: string[] = [];
+
   constructor(private readonly client: ClickHouse.ClickHouseClient) {}
+
+  private nextQueryId(): string {
+    const id = randomUUID();
+    this.queryIds.push(id);
+    return id;
+  }
+
+  /** KILL QUERY (ClickHouse's own cancel) for this session's queries; finished ones are no-ops. */
+  async cancel(): Promise<void> {
+    if (this.queryIds.length === 0) return;
+    const ids = this.queryIds.map((id) => `'${id}'`).join(', ');
+    await this.client.command({ query: `KILL QUERY WHERE query_id IN (${ids}) ASYNC` });
+  }
 
   async describe(relation: SourceRelation): Promise<ColumnSpec[]> {
     if (relation.kind === 'query') assertSelectQuery(relation.sql);
@@ -129,6 +146,7 @@ class ClickHouseSession implements SourceSession {
         query: clickHouseDescribeSql(fromItem(clickHouseDialect, relation)),
         format: 'TabSeparatedWithNamesAndTypes',
         clickhouse_settings: settingsFor(relation),
+        query_id: this.nextQueryId(),
       });
       lines = (await result.text()).split('\n');
     } catch (error) {
@@ -157,6 +175,7 @@ class ClickHouseSession implements SourceSession {
         query: `${sql}\nFORMAT TabSeparated`,
         clickhouse_settings: settingsFor(spec.relation),
         abort_signal: abort.signal,
+        query_id: this.nextQueryId(),
       }));
     } catch (error) {
       throw wrap(error);
@@ -171,7 +190,7 @@ class ClickHouseSession implements SourceSession {
   async signature(spec: SignatureSpec): Promise<string> {
     const query = signatureSql(clickHouseDialect, spec, spec.column ? await this.sourceTypes(spec.relation) : new Map());
     try {
-      const result = await this.client.query({ query, format: 'TabSeparated', clickhouse_settings: settingsFor(spec.relation) });
+      const result = await this.client.query({ query, format: 'TabSeparated', clickhouse_settings: settingsFor(spec.relation), query_id: this.nextQueryId() });
       return unescapeTsvField((await result.text()).replace(/\n$/, '')) ?? '';
     } catch (error) {
       throw relationError(spec.relation, 'reading the change signature of', classifyClickHouseError(error, 'ClickHouse'));

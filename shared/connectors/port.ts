@@ -48,6 +48,8 @@ export interface SourceSession {
    * ranges meanwhile. Optional: a connector without it reads each range on its own.
    */
   withSnapshot?<T>(work: () => Promise<T>): Promise<T>;
+  /** Cancels the statements running now, with the engine's own means (the run reached its deadline or lost its lease). */
+  cancel?(): Promise<void>;
   /**
    * The commit horizon of a watermark column, asked BEFORE the rows are read:
    * a row not yet visible to the read commits later with a value above the

@@ -7,7 +7,8 @@
 import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
+import { TerminalError } from '../errors.js';
+import { cancelPoolStatements, createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
 import type { ColumnSpec, SourceRelation } from '../data/spec.js';
 import { assertUniqueColumns, relationError } from './dialect.js';
 import type { CommitHorizon, ReadSpec, SignatureSpec, SourceConnector, SourceSession } from './port.js';
@@ -117,6 +118,10 @@ class PostgresSession implements SourceSession {
         throw relationError(spec.relation, 'reading the change signature of', error);
       }
     });
+  }
+
+  async cancel(): Promise<void> {
+    await cancelPoolStatements(this.pool);
   }
 
   async commitHorizon(column: ColumnSpec, options: { marginSeconds: number }): Promise<CommitHorizon> {

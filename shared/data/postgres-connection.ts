@@ -79,10 +79,41 @@ export async function settleSslMode(connection: ResolvedConnection, label: strin
 /** A pool on a resolved PostgreSQL connection. The caller ends it. */
 export async function createDataPool(connection: ResolvedConnection, label: string, max: number): Promise<pg.Pool> {
   const mode = await settleSslMode(connection, label);
-  const pool = new pg.Pool({ ...postgresClientConfig(connection, label, mode), max, idleTimeoutMillis: 10_000 });
+  const config = postgresClientConfig(connection, label, mode);
+  const pool = new pg.Pool({ ...config, max, idleTimeoutMillis: 10_000 });
+  const backends = new Map<pg.Client, number>();
   pool.on('error', () => undefined);
   // A checked-out client whose connection is terminated between two queries must not crash the
   // process with an unhandled 'error' event: its next query fails, and the load's retry takes over.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    const pid = (client as pg.Client & { processID?: number }).processID;
+    if (pid) backends.set(client, pid);
+  });
+  pool.on('remove', (client) => backends.delete(client));
+  cancellers.set(pool, async () => {
+    const pids = [...backends.values()];
+    if (pids.length === 0) return;
+    // On a connection of its own: the pool's may all be busy with the statements to cancel.
+    const client = new pg.Client({ ...config, connectionTimeoutMillis: 10_000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
   return pool;
+}
+
+const cancellers = new WeakMap<pg.Pool, () => Promise<void>>();
+
+/**
+ * Cancels every statement running on a pool made by createDataPool (PostgreSQL's
+ * own cancel, pg_cancel_backend, sent on a new connection): a statement inside a
+ * transaction fails, and the transaction rolls back.
+ */
+export async function cancelPoolStatements(pool: pg.Pool): Promise<void> {
+  await cancellers.get(pool)?.();
 }

@@ -73,5 +73,7 @@ export interface DestinationSession {
   createStaging(target: TableRef, columns: ColumnSpec[], options: StagingOptions): Promise<Staging>;
   /** Drops staging tables left by an earlier attempt that died (same tag). */
   dropLeftoverStaging(target: TableRef, tag: string): Promise<void>;
+  /** Cancels the statements running now (their transactions roll back). */
+  cancel?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -15,7 +15,7 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ColumnSpec, Condition } from '../data/spec.js';
-import { createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
+import { cancelPoolStatements, createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
 import type { Queryable } from '../db/pool.js';
 import { compileWindow } from '../window/compile.js';
 import { placeholders, postgresWindowDialect } from '../window/postgres.js';
@@ -253,7 +253,20 @@ class PostgresDestination implements DestinationSession {
         WHERE n.nspname = $1 AND c.relkind = 'r' AND left(c.relname, length($2)) = $2`,
       [target.schema, prefix],
     );
-    for (const row of rows) await this.pool.query(`DROP TABLE IF EXISTS ${q(target.schema)}.${q(row.relname)}`);
+    // A staging table still in use (an attempt frozen or cut off mid-COPY holds its lock) is left for
+    // its attempt to drop or a later run: waiting for it would stall this attempt behind a dead one.
+    for (const row of rows) {
+      await withTransaction(this.pool, async (client) => {
+        await client.query(`SET LOCAL lock_timeout = '1s'`);
+        await client.query(`DROP TABLE IF EXISTS ${q(target.schema)}.${q(row.relname)}`);
+      }).catch((error: unknown) => {
+        if (!(error instanceof pg.DatabaseError && error.code === '55P03')) throw error;
+      });
+    }
+  }
+
+  async cancel(): Promise<void> {
+    await cancelPoolStatements(this.pool);
   }
 
   async close(): Promise<void> {

@@ -9,11 +9,13 @@
  * A crash anywhere leaves the row In Progress; its heartbeat goes stale and the
  * redelivered message takes the run over and loads again, idempotently.
  */
-import { finishRun, startRun, type ControlRow, type RunOutcome } from '../control/status.js';
+import { randomUUID } from 'node:crypto';
+import { cancelRun, finishRun, startRun, type AfterFinish, type ControlRow, type Lease, type RunOutcome } from '../control/status.js';
 import { loadMessageSchema } from '../queue/message.js';
 import type { MessageDisposition } from '../queue/port.js';
 import type { Runtime } from '../runtime.js';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolver.js';
+import { queueNextOfSource, sendQueued } from '../sensor/dispatch.js';
 import type { FaultHook, LoadResult } from '../strategies/context.js';
 import { classifyError, describeError } from '../errors.js';
 import { InjectedCrash } from './faults.js';
@@ -33,7 +35,7 @@ export interface MessageMeta {
   deliveryCount: number;
 }
 
-/** A run whose heartbeat is older than this many intervals is presumed dead and may be taken over. */
+/** An attempt's lease lasts this many heartbeat intervals; a run whose lease lapsed may be taken over. */
 export const STALE_HEARTBEATS = 3;
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 60_000;
@@ -64,6 +66,13 @@ export function backoffMs(attempt: number, random: () => number): number {
   return Math.round(random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
 }
 
+/** How long the control database may be unreachable before the loader gives up a step (startRun, finishRun). */
+export const CONTROL_OUTAGE_TOLERANCE_MS = 150_000;
+/** After the deadline, how long a statement's cancellation may take before the run is recorded Failed anyway. */
+const CANCEL_GRACE_MS = 15_000;
+/** How long a finishing load spends sending its source's next message (else the sensor sends it). */
+const SEND_NEXT_BUDGET_MS = 5_000;
+
 export async function handleLoadMessage(
   runtime: Runtime,
   body: unknown,
@@ -78,32 +87,78 @@ export async function handleLoadMessage(
     return { kind: 'deadLetter', reason };
   }
   const message = parsed.data;
-  const fields = { config_id: message.config_id, run_id: message.run_id, message_id: meta.messageId, delivery: meta.deliveryCount };
-  const row = await startRun(pool, message.config_id, message.run_id, STALE_HEARTBEATS * settings.HEARTBEAT_INTERVAL_SECONDS);
-  if (!row) {
+  const lease: Lease = {
+    configId: message.config_id,
+    runId: message.run_id,
+    owner: randomUUID(),
+    seconds: STALE_HEARTBEATS * settings.HEARTBEAT_INTERVAL_SECONDS,
+  };
+  const fields = { config_id: message.config_id, run_id: message.run_id, attempt: lease.owner, message_id: meta.messageId, delivery: meta.deliveryCount };
+  // A control database that blinks (restart, failover) must not lose the message: retry for a while.
+  const start = await retryFor(deps, CONTROL_OUTAGE_TOLERANCE_MS, () => startRun(pool, lease));
+  if (start.kind === 'stale') {
     log.info('load message is a duplicate or stale; nothing to do', fields);
     return { kind: 'complete' };
   }
+  if (start.kind === 'cancelled') {
+    log.info('row deactivated while queued; run cancelled', fields);
+    return { kind: 'complete' };
+  }
+  if (start.kind === 'busy') {
+    const delayMs = Math.max(1_000, start.leaseExpiresAt.getTime() - start.now.getTime() + 1_000);
+    log.info('run held by another attempt with a live lease; checking again later', { ...fields, delay_ms: delayMs });
+    return { kind: 'retryLater', delayMs, reason: 'another attempt holds the run' };
+  }
+  const { row } = start;
   const startedAt = deps.now();
-  log.info('load started', { ...fields, strategy: row.load_strategy, source: row.source_table_name });
-  const beat = startHeartbeat(pool, row.config_id, message.run_id, settings.HEARTBEAT_INTERVAL_SECONDS, log);
+  const timeoutMs = settings.IN_PROGRESS_TIMEOUT_MINUTES * 60_000;
+  // The deadline counts from the run's first start (the database's clock), also after a takeover.
+  const deadlineAt = Date.now() + (start.startedAt.getTime() + timeoutMs - start.now.getTime());
+  log.info('load started', { ...fields, strategy: row.load_strategy, source: row.source_table_name, took_over: start.tookOver });
+  const beat = startHeartbeat(pool, lease, { intervalSeconds: settings.HEARTBEAT_INTERVAL_SECONDS, deadlineAt }, log);
   let outcome: RunOutcome;
   try {
-    outcome = await loadWithRetries(runtime, deps, row, message.run_id, beat);
+    const load = loadWithRetries(runtime, deps, row, lease, beat);
+    load.catch(() => undefined);
+    // A driver that ignores its cancellation does not hold the run past the deadline (and its
+    // attempt cannot commit any more: its lease checks refuse).
+    const hardStop = new Promise<RunOutcome>((resolve) => {
+      const timer = setTimeout(() => resolve(timedOut(settings, start.startedAt)), Math.max(0, deadlineAt - Date.now()) + CANCEL_GRACE_MS);
+      timer.unref();
+      void load.finally(() => clearTimeout(timer)).catch(() => undefined);
+    });
+    outcome = await Promise.race([load, hardStop]);
   } finally {
     await beat.stop();
   }
-  if (beat.signal.aborted) {
+  const timing = { queuedAt: new Date(message.queued_at), startedAt, endedAt: deps.now() };
+  const stopped = beat.stopReason();
+  if (stopped === 'lost') {
     // Reaped, reset or taken over: the row's status is someone else's to write.
-    log.warn('load stopped: the run was taken from this loader', fields);
+    log.warn('load stopped: the run was taken from this attempt', fields);
     return { kind: 'complete' };
   }
-  const timing = { queuedAt: new Date(message.queued_at), startedAt, endedAt: deps.now() };
+  if (stopped === 'lease') {
+    // The lease could not be renewed (the control database is unreachable): the run is not this
+    // attempt's to finish any more. The message comes back and takes the run over once the lease lapsed.
+    throw new Error(`load stopped: the lease of run ${message.run_id} could not be renewed; the message is delivered again for a takeover`);
+  }
+  if (stopped === 'deactivated') {
+    await retryFor(deps, CONTROL_OUTAGE_TOLERANCE_MS, () =>
+      cancelRun(pool, lease, 'Cancelled: the row was deactivated while loading; the load stopped before its destination commit', timing),
+    );
+    log.warn('load cancelled: the row was deactivated', fields);
+    return { kind: 'complete' };
+  }
+  if (stopped === 'deadline') outcome = timedOut(settings, start.startedAt, timing.endedAt);
   // A control database blip here must not drop the run: a redelivered message
-  // would find it In Progress with a fresh heartbeat and take it for a duplicate.
-  const finished = await retryTransient(deps, settings.LOADER_MAX_ATTEMPTS, () =>
-    finishRun(pool, row.config_id, message.run_id, outcome, timing),
+  // would find it In Progress with a live lease and wait for it.
+  const dispatch = (client: Parameters<AfterFinish>[0], finished: ControlRow) =>
+    queueNextOfSource(client, settings, finished, log).then(() => undefined);
+  const finished = await retryFor(deps, CONTROL_OUTAGE_TOLERANCE_MS, () =>
+    finishRun(pool, lease, outcome, timing, { backoffMinutes: settings.RETRY_BACKOFF_MINUTES }, dispatch),
   );
+  if (finished) await sendQueued(pool, runtime.queueSender, settings.SENSOR_BATCH_SIZE, SEND_NEXT_BUDGET_MS, log);
   log[outcome.status === 'Succeeded' ? 'info' : 'warn'](`load ${outcome.status.toLowerCase()}`, {
     ...fields,
     source: row.source_table_name,
@@ -115,11 +170,24 @@ export async function handleLoadMessage(
   return { kind: 'complete' };
 }
 
+/** The Failed outcome of a run that reached its deadline. */
+function timedOut(settings: Runtime['settings'], runStartedAt: Date, endedAt = new Date()): RunOutcome {
+  const seconds = Math.round((endedAt.getTime() - runStartedAt.getTime()) / 1000);
+  return {
+    status: 'Failed',
+    message:
+      `Timed out after ${seconds} s: the run reached its deadline of ${settings.IN_PROGRESS_TIMEOUT_MINUTES} minutes from its start ` +
+      `(IN_PROGRESS_TIMEOUT_MINUTES); its source and destination statements were cancelled and the destination rolled back. ` +
+      'The row is due again at its next scheduled time.',
+    rowsProcessed: 0,
+  };
+}
+
 async function loadWithRetries(
   runtime: Runtime,
   deps: LoaderDeps,
   row: ControlRow,
-  runId: string,
+  lease: Lease,
   beat: Heartbeat,
 ): Promise<RunOutcome> {
   const { settings, pool, log } = runtime;
@@ -133,8 +201,9 @@ async function loadWithRetries(
           settings,
           secrets: deps.secrets,
           row,
-          runId,
+          lease,
           signal: beat.signal,
+          confirm: beat.confirm,
           progress: beat.report,
           now: deps.now,
           ...(deps.faults ? { faults: deps.faults } : {}),
@@ -149,6 +218,7 @@ async function loadWithRetries(
         ...(result.databricksRun ? { databricksRun: result.databricksRun } : {}),
         resetLoadFull: plan.config.forceFull,
         targetSchema: plan.config.target.schema,
+        ...(result.dueAgainAfterSeconds !== undefined ? { dueAgainAfterSeconds: result.dueAgainAfterSeconds } : {}),
       };
     } catch (error) {
       if (error instanceof InjectedCrash) throw error;
@@ -156,20 +226,21 @@ async function loadWithRetries(
       if (attempt >= maxAttempts) return failed(deps, error, attempt);
       const wait = backoffMs(attempt, deps.random);
       const reason = deps.secrets.redact(describeError(error));
-      log.warn('load attempt failed, retrying', { config_id: row.config_id, run_id: runId, attempt, wait_ms: wait, reason });
+      log.warn('load attempt failed, retrying', { config_id: row.config_id, run_id: lease.runId, attempt, wait_ms: wait, reason });
       await deps.sleep(wait);
     }
   }
 }
 
-/** Runs `work`, retrying transient failures with the loader's backoff. */
-async function retryTransient<T>(deps: LoaderDeps, maxAttempts: number, work: () => Promise<T>): Promise<T> {
+/** Runs `work`, retrying transient failures with the loader's backoff for up to `budgetMs`. */
+async function retryFor<T>(deps: LoaderDeps, budgetMs: number, work: () => Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + budgetMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (classifyError(error) === 'terminal' || attempt >= maxAttempts) throw error;
-      await deps.sleep(backoffMs(attempt, deps.random));
+      if (classifyError(error) === 'terminal' || Date.now() >= giveUpAt) throw error;
+      await deps.sleep(Math.min(Math.max(1, giveUpAt - Date.now()), Math.max(250, backoffMs(Math.min(attempt, 5), deps.random))));
     }
   }
 }
@@ -181,5 +252,6 @@ function failed(deps: LoaderDeps, error: unknown, attempts?: number): RunOutcome
     status: 'Failed',
     message: attempts ? `failed after ${attempts} attempts (transient errors): ${reason}` : reason,
     rowsProcessed: 0,
+    transient: attempts !== undefined,
   };
 }

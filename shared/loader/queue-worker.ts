@@ -33,6 +33,10 @@ async function settle(runtime: Runtime, receiver: QueueReceiver, message: Receiv
     if (disposition.kind === 'deadLetter') {
       await receiver.deadLetter(message, disposition.reason);
       summary.deadLettered++;
+    } else if (disposition.kind === 'retryLater') {
+      if (receiver.release) await receiver.release(message, disposition.delayMs);
+      else await receiver.abandon(message);
+      summary.abandoned++;
     } else {
       await receiver.complete(message);
       summary.completed++;

@@ -6,13 +6,14 @@
 import type pg from 'pg';
 import { openSource } from '../connectors/registry.js';
 import type { DbConfigRow } from '../control/rows.js';
-import type { ControlRow } from '../control/status.js';
+import type { ControlRow, Lease } from '../control/status.js';
 import { openDestination } from '../destination/registry.js';
 import type { SecretResolver } from '../secrets/resolver.js';
 import type { Settings } from '../settings.js';
 import { parseLoadConfig, type LoadConfig } from '../strategies/config.js';
 import type { FaultHook, LoadResult } from '../strategies/context.js';
 import { strategyFor } from '../strategies/index.js';
+import { createProgressStore } from '../strategies/store.js';
 import { requireDbConfig } from './dbconfig.js';
 
 export interface LoadAttempt {
@@ -20,8 +21,10 @@ export interface LoadAttempt {
   settings: Settings;
   secrets: SecretResolver;
   row: ControlRow;
-  runId: string;
+  lease: Lease;
+  /** Aborted when the attempt must stop: its source and destination statements are then cancelled. */
   signal: AbortSignal;
+  confirm(): Promise<void>;
   progress(message: string): void;
   faults?: FaultHook;
   now(): Date;
@@ -49,16 +52,26 @@ export async function runLoadAttempt(attempt: LoadAttempt, plan: LoadPlan): Prom
     const destination = await openDestination(destinationConfig, secrets, parallel + 1, {
       stagingRetentionDays: settings.DATABRICKS_STAGING_RETENTION_DAYS,
     });
+    // Stopping (deadline, lost lease) cancels what runs on both sides with each engine's own means;
+    // a destination statement cancelled inside its transaction rolls it back.
+    const cancel = () => {
+      void source.cancel?.().catch(() => undefined);
+      void destination.cancel?.().catch(() => undefined);
+    };
+    if (attempt.signal.aborted) cancel();
+    attempt.signal.addEventListener('abort', cancel, { once: true });
     try {
       let databricksRun: string | undefined;
       const result = await strategyFor(config)({
         config,
         source,
         destination,
-        control,
+        store: createProgressStore(control, attempt.lease),
         settings,
-        runId: attempt.runId,
+        runId: attempt.lease.runId,
+        attempt: attempt.lease.owner.slice(0, 8),
         signal: attempt.signal,
+        confirm: attempt.confirm,
         progress: attempt.progress,
         now: attempt.now,
         ...(attempt.faults ? { faults: attempt.faults } : {}),
@@ -68,6 +81,7 @@ export async function runLoadAttempt(attempt: LoadAttempt, plan: LoadPlan): Prom
       });
       return databricksRun ? { ...result, databricksRun } : result;
     } finally {
+      attempt.signal.removeEventListener('abort', cancel);
       await destination.close();
     }
   } finally {

@@ -22,9 +22,11 @@ export const loadMessageSchema = z
 export type LoadMessage = z.infer<typeof loadMessageSchema>;
 
 /**
- * Deterministic per row and slot, so that a re-send of the same claim is dropped
- * by the queue's duplicate detection (Service Bus, and the local queue alike).
+ * Deterministic per claim (row, slot and run), so that a re-send of the same
+ * claim is dropped by the queue's duplicate detection (Service Bus, and the
+ * local queue alike), while a second claim of the same slot (an admin moved
+ * next_load_date_time back) is a new message.
  */
-export function messageIdFor(configId: number, slot: Date): string {
-  return `load-${configId}-${slot.toISOString()}`;
+export function messageIdFor(configId: number, slot: Date, runId: string): string {
+  return `load-${configId}-${slot.toISOString()}-${runId}`;
 }

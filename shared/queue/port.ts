@@ -26,8 +26,15 @@ export interface ReceivedMessage {
   deliveryCount: number;
 }
 
-/** What the loader decided about a message. Throwing instead means: retry it (abandon). */
-export type MessageDisposition = { kind: 'complete' } | { kind: 'deadLetter'; reason: string };
+/**
+ * What the loader decided about a message. Throwing instead means: retry it (abandon).
+ * retryLater: another attempt holds the run's live lease; check again after `delayMs`
+ * (the local queue releases the message with that delay; under Service Bus the lock's expiry does).
+ */
+export type MessageDisposition =
+  | { kind: 'complete' }
+  | { kind: 'deadLetter'; reason: string }
+  | { kind: 'retryLater'; delayMs: number; reason: string };
 
 export interface QueueReceiver {
   /** Locks and returns up to `max` messages that are visible now (may return none). */
@@ -36,6 +43,8 @@ export interface QueueReceiver {
   complete(message: ReceivedMessage): Promise<void>;
   /** Releases the lock now, for a redelivery. */
   abandon(message: ReceivedMessage): Promise<void>;
+  /** Releases the lock for a redelivery after `delayMs`, not counted as a failed delivery (optional). */
+  release?(message: ReceivedMessage, delayMs: number): Promise<void>;
   /** Moves the message aside with a reason; it is never delivered again. */
   deadLetter(message: ReceivedMessage, reason: string): Promise<void>;
   /**

@@ -114,38 +114,58 @@ export async function claimDueBatch(
       exhausted: rows.length < settings.SENSOR_BATCH_SIZE,
     };
     if (rows.length === 0) return result;
-
-    const keys = [...new Set(rows.map((r) => r.db_config_key).filter((k): k is string => k !== null))];
-    const inFlight = await countInFlight(client, keys);
-    const claims: ClaimRequest[] = [];
-    const slots = new Map<number, Date>();
-    const nextAfterNow = nextOccurrencesAfter(now, settings.CRON_TIMEZONE);
-    for (const row of rows) {
-      const decision = decide(row, nextAfterNow, settings, inFlight);
-      if (decision.kind === 'fail') result.failed.push(decision.failure);
-      else if (decision.kind === 'hold') result.heldBack++;
-      else {
-        claims.push(decision.claim);
-        slots.set(row.config_id, row.next_load_date_time);
-      }
-    }
-
-    await failInvalidConfigs(client, result.failed);
-    const claimed = await claimRows(client, claims, now);
-    const messages: OutboxMessage[] = claimed.map((row) => {
-      const slot = slots.get(row.config_id)!;
-      const body = loadMessageSchema.parse({
-        config_id: row.config_id,
-        run_id: row.last_run_id,
-        control_key: row.control_key_hex,
-        slot: slot.toISOString(),
-        queued_at: now.toISOString(),
-      });
-      return { messageId: messageIdFor(row.config_id, slot), configId: row.config_id, body };
-    });
-    await insertOutbox(client, messages);
-    result.claimed = claimed.length;
-    result.cursor = advanceCursor(cursor, rows, new Set(claimed.map((r) => r.config_id)));
+    const claimed = await claimAndQueue(client, settings, rows, now, result);
+    result.cursor = advanceCursor(cursor, rows, new Set(claimed));
     return result;
   });
+}
+
+/**
+ * Decides each of `rows` (fail a bad config, hold back at the source's limit,
+ * or claim), claims the chosen ones and writes their outbox messages, all in
+ * `client`'s transaction (which holds the claim lock). Counts into `result`;
+ * returns the config_ids claimed.
+ */
+export async function claimAndQueue(
+  client: pg.ClientBase,
+  settings: ClaimSettings,
+  rows: DueRow[],
+  now: Date,
+  result: Pick<ClaimBatchResult, 'claimed' | 'heldBack' | 'failed'>,
+  options: { failInvalid: boolean } = { failInvalid: true },
+): Promise<number[]> {
+  const keys = [...new Set(rows.map((r) => r.db_config_key).filter((k): k is string => k !== null))];
+  const inFlight = await countInFlight(client, keys);
+  const claims: ClaimRequest[] = [];
+  const slots = new Map<number, Date>();
+  const failed: ConfigFailure[] = [];
+  const nextAfterNow = nextOccurrencesAfter(now, settings.CRON_TIMEZONE);
+  for (const row of rows) {
+    const decision = decide(row, nextAfterNow, settings, inFlight);
+    if (decision.kind === 'fail') {
+      if (options.failInvalid) failed.push(decision.failure);
+    }
+    else if (decision.kind === 'hold') result.heldBack++;
+    else {
+      claims.push(decision.claim);
+      slots.set(row.config_id, row.next_load_date_time);
+    }
+  }
+  await failInvalidConfigs(client, failed);
+  result.failed.push(...failed);
+  const claimed = await claimRows(client, claims, now);
+  const messages: OutboxMessage[] = claimed.map((row) => {
+    const slot = slots.get(row.config_id)!;
+    const body = loadMessageSchema.parse({
+      config_id: row.config_id,
+      run_id: row.last_run_id,
+      control_key: row.control_key_hex,
+      slot: slot.toISOString(),
+      queued_at: now.toISOString(),
+    });
+    return { messageId: messageIdFor(row.config_id, slot, row.last_run_id), configId: row.config_id, body };
+  });
+  await insertOutbox(client, messages);
+  result.claimed += claimed.length;
+  return claimed.map((r) => r.config_id);
 }

@@ -1,6 +1,9 @@
 /**
  * First load times: an active row with a cron but no next_load_date_time gets
- * the first occurrence of its cron after now (it is not due at once). A row
+ * one. A row that never loaded (new, through the API or by SQL) is due at
+ * once: its first load runs now, then it follows its cron. A row that loaded
+ * before (its cron was edited, or it was turned back on, which clears the next
+ * time: migration 007) gets the first occurrence of its cron after now. A row
  * whose cron is invalid becomes Failed instead, naming load_cron.
  */
 import type pg from 'pg';
@@ -38,7 +41,8 @@ export async function scheduleFirstLoads(
       const nextAfterNow = nextOccurrencesAfter(now, timeZone);
       for (const row of rows) {
         try {
-          times.push({ configId: row.config_id, rowVersion: row.row_version, next: nextAfterNow(row.load_cron, String(row.config_id)) });
+          const next = nextAfterNow(row.load_cron, String(row.config_id));
+          times.push({ configId: row.config_id, rowVersion: row.row_version, next: row.is_new ? now : next });
         } catch (error) {
           if (!(error instanceof InvalidCronError)) throw error;
           failed.push({ configId: row.config_id, rowVersion: row.row_version, message: invalidConfigMessage(`load_cron: ${cronMessage(error)}`) });

@@ -84,6 +84,26 @@ export async function selectDueRows(db: Queryable, now: Date, cursor: DueCursor,
   return rows;
 }
 
+/** Up to `limit` due rows of one source, oldest due first (dispatch on finish). */
+export async function selectDueRowsOfSource(db: Queryable, now: Date, dbConfigKey: string, limit: number): Promise<DueRow[]> {
+  const { rows } = await db.query<DueRow>(
+    `SELECT config_id, xmin::text AS row_version, db_config_key, source_table_name,
+            encode(control_key, 'hex') AS control_key_hex, load_strategy, load_cron,
+            incremental_column, incremental_type, primary_key_cols, rolling_column, rolling_days,
+            partition_column, lower_bound, upper_bound, num_partitions,
+            next_load_date_time, next_load_date_time::text AS due_text
+       FROM control.table_control
+      WHERE is_active = true
+        AND db_config_key = $2
+        AND next_load_date_time <= $1
+        AND (last_status IS NULL OR last_status NOT IN ('Queued', 'In Progress'))
+      ORDER BY next_load_date_time
+      LIMIT $3`,
+    [now, dbConfigKey, limit],
+  );
+  return rows;
+}
+
 /** The cursor after a batch: at its last row's due time, passing over the rows at that time not claimed. */
 export function advanceCursor(cursor: DueCursor, rows: DueRow[], claimedIds: Set<number>): DueCursor {
   const last = rows.at(-1);
@@ -113,6 +133,8 @@ export interface UnscheduledRow {
   config_id: number;
   row_version: string;
   load_cron: string;
+  /** Never loaded nor queued: due at once. */
+  is_new: boolean;
 }
 
 /**
@@ -122,7 +144,8 @@ export interface UnscheduledRow {
  */
 export async function selectUnscheduledRows(db: Queryable, afterConfigId: number, limit: number): Promise<UnscheduledRow[]> {
   const { rows } = await db.query<UnscheduledRow>(
-    `SELECT config_id, xmin::text AS row_version, load_cron
+    `SELECT config_id, xmin::text AS row_version, load_cron,
+            (last_load_date_time IS NULL AND last_run_id IS NULL) AS is_new
        FROM control.table_control
       WHERE is_active = true
         AND next_load_date_time IS NULL

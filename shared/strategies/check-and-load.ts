@@ -6,13 +6,12 @@
  */
 import type { Strategy } from './context.js';
 import { loadFull } from './full.js';
-import { selectLoadSignature, upsertLoadSignature } from './store.js';
 
 export const loadCheckAndLoad: Strategy = async (context) => {
   const { config } = context;
   const column = config.watermark?.column ?? config.partitioning?.column ?? null;
   const signature = await context.source.signature({ relation: config.relation, column });
-  const previous = await selectLoadSignature(context.control, config.configId);
+  const previous = await context.store.signature();
   if (!config.forceFull && previous === signature) {
     return {
       rowsProcessed: 0,
@@ -20,6 +19,6 @@ export const loadCheckAndLoad: Strategy = async (context) => {
     };
   }
   const result = await loadFull(context);
-  await upsertLoadSignature(context.control, config.configId, signature, context.runId);
+  await context.store.recordSignature(signature);
   return { ...result, message: `check_and_load: source changed; ${result.message}` };
 };

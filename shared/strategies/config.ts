@@ -65,6 +65,17 @@ interface CommonConfig {
   partitioning?: Partitioning;
   /** load_full was truthy: one forced full reload, then reset. */
   forceFull: boolean;
+  /** chunked_backfill: once every chunk is loaded, appends past this watermark (partition_column, incremental_value). */
+  backfillWatermark?: Watermark;
+}
+
+/** The watermark type of a partition column, told from its bounds' spelling. */
+function boundsType(lower: string, upper: string): WatermarkType {
+  const both = (re: RegExp) => re.test(lower) && re.test(upper);
+  if (both(/^[-+]?\d+$/)) return 'integer';
+  if (both(/^[-+]?\d+(\.\d+)?$/)) return 'decimal';
+  if (both(/^\d{4}-\d{2}-\d{2}$/)) return 'date';
+  return 'timestamp';
 }
 
 /** A load configuration, by strategy: each carries what its strategy needs. */
@@ -257,7 +268,17 @@ export function checkLoadConfig(row: ConfigFields, options: CheckOptions = {}): 
       : strategy === 'rolling'
         ? { ...common, strategy, rolling: { column: row.rolling_column!.trim(), days: row.rolling_days! } }
         : strategy === 'chunked_backfill'
-          ? { ...common, strategy, partitioning: common.partitioning! }
+          ? {
+              ...common,
+              strategy,
+              partitioning: common.partitioning!,
+              backfillWatermark: {
+                column: common.partitioning!.column,
+                type: boundsType(common.partitioning!.lower, common.partitioning!.upper),
+                value: blank(row.incremental_value) ? null : row.incremental_value,
+                lookback: null,
+              },
+            }
           : { ...common, strategy };
   return { config, problems };
 }

@@ -55,10 +55,12 @@ export async function stageRows(
   options: { forReplace: boolean; partitioned?: boolean; chunk?: number },
 ): Promise<Staged> {
   const { config, source, destination } = context;
+  // Leftovers of this row's earlier attempts (dead or fenced out: a takeover happens only after their lease lapsed).
   await destination.dropLeftoverStaging(config.target, String(config.configId));
+  // Named per attempt: `<config_id>_<attempt>_<random>`.
   const staging = await destination.createStaging(config.target, columns, {
     forReplace: options.forReplace,
-    tag: String(config.configId),
+    tag: `${config.configId}_${context.attempt}`,
     runId: context.runId,
     ...(options.chunk === undefined ? {} : { chunk: options.chunk }),
     strategy: config.strategy,
@@ -132,8 +134,10 @@ export function beforeCommit(context: LoadContext, chunk?: number): () => Promis
   return async () => {
     await context.faults?.at('midWrite', chunk === undefined ? undefined : { chunk });
     if (context.signal.aborted) {
-      throw new TerminalError('the run was taken from this loader (reaped, reset or restarted) before its destination commit; nothing was written');
+      throw new TerminalError('the run was taken from this loader (reaped, reset, restarted or past its deadline) before its destination commit; nothing was written');
     }
+    // The lease is renewed on the spot: an attempt that lost its run (frozen past its lease, cut off) never commits.
+    await context.confirm();
   };
 }
 

@@ -2,8 +2,44 @@
  * The loader's own rows in the control database (migration 005): backfill
  * progress and check_and_load signatures. Both are written only after the
  * destination committed the rows they describe.
+ *
+ * Strategies reach them through a ProgressStore, not the control pool: every
+ * write carries the attempt's lease and commits only while the attempt still
+ * holds the run (an attempt that was taken over writes nothing).
  */
+import type pg from 'pg';
+import { assertLeaseHeld, markRuntimeWrite, type Lease } from '../control/status.js';
 import type { Queryable } from '../db/pool.js';
+import { withTransaction } from '../db/transaction.js';
+
+/** What a strategy may read and write in the control database, fenced by its attempt's lease. */
+export interface ProgressStore {
+  completedChunks(planKey: string): Promise<Set<number>>;
+  recordChunk(chunk: Omit<ChunkRecord, 'configId' | 'runId'>): Promise<void>;
+  /** Forgets the backfill's progress (a forced reload starts over). */
+  resetBackfill(): Promise<void>;
+  signature(): Promise<string | undefined>;
+  recordSignature(signature: string): Promise<void>;
+}
+
+/** The progress store of one attempt: reads plain, writes only while `lease` holds the run. */
+export function createProgressStore(pool: pg.Pool, lease: Lease): ProgressStore {
+  const fenced = (what: string, write: (client: pg.ClientBase) => Promise<void>) =>
+    withTransaction(pool, async (client) => {
+      await markRuntimeWrite(client);
+      await assertLeaseHeld(client, lease, what);
+      await write(client);
+    });
+  return {
+    completedChunks: (planKey) => selectCompletedChunks(pool, lease.configId, planKey),
+    recordChunk: (chunk) =>
+      fenced(`backfill chunk ${chunk.index}`, (client) => insertCompletedChunk(client, { ...chunk, configId: lease.configId, runId: lease.runId })),
+    resetBackfill: () => fenced('the backfill reset', (client) => deleteBackfillProgress(client, lease.configId)),
+    signature: () => selectLoadSignature(pool, lease.configId),
+    recordSignature: (signature) =>
+      fenced('the load signature', (client) => upsertLoadSignature(client, lease.configId, signature, lease.runId)),
+  };
+}
 
 export async function selectCompletedChunks(db: Queryable, configId: number, planKey: string): Promise<Set<number>> {
   const { rows } = await db.query<{ chunk_index: number }>(

@@ -181,7 +181,7 @@ export async function createLoaderHarness(env: Record<string, string> = {}): Pro
       ).rows,
     expireHeartbeat: async (configId) => {
       await control.query(
-        `UPDATE control.table_control SET last_heartbeat_at = now() - interval '1 hour' WHERE config_id = $1`,
+        `UPDATE control.table_control SET last_heartbeat_at = now() - interval '1 hour', lease_expires_at = now() - interval '1 second' WHERE config_id = $1`,
         [configId],
       );
     },

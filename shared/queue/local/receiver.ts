@@ -16,6 +16,7 @@ import {
   deadLetterExhausted,
   deadLetterMessage,
   lockVisibleMessages,
+  releaseMessage,
   renewLocks,
 } from './sql.js';
 
@@ -80,6 +81,12 @@ export class LocalQueueReceiver implements QueueReceiver {
     if (!(await abandonMessage(this.pool, lock.id, lock.lockToken, this.options.maxDeliveries))) {
       throw new MessageLockLostError(message.messageId, 'abandon');
     }
+  }
+
+  async release(message: ReceivedMessage, delayMs: number): Promise<void> {
+    const lock = this.lockOf(message, 'release');
+    this.held.delete(message);
+    if (!(await releaseMessage(this.pool, lock.id, lock.lockToken, delayMs))) throw new MessageLockLostError(message.messageId, 'release');
   }
 
   async deadLetter(message: ReceivedMessage, reason: string): Promise<void> {

@@ -108,6 +108,18 @@ export async function abandonMessage(db: Queryable, id: number, lockToken: strin
   return rowCount === 1;
 }
 
+/** Releases a locked message to be delivered again after `delayMs`; this delivery does not count. */
+export async function releaseMessage(db: Queryable, id: number, lockToken: string, delayMs: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE control.local_queue
+        SET visible_at = now() + make_interval(secs => $3 / 1000.0), lock_token = NULL,
+            delivery_count = GREATEST(0, delivery_count - 1)
+      WHERE id = $1 AND lock_token = $2 AND state = 'active'`,
+    [id, lockToken, delayMs],
+  );
+  return rowCount === 1;
+}
+
 /** Moves a locked message to the dead letters with a reason. */
 export async function deadLetterMessage(db: Queryable, id: number, lockToken: string, reason: string): Promise<boolean> {
   const { rowCount } = await db.query(
