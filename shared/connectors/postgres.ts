@@ -7,7 +7,6 @@
 import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { TerminalError } from '../errors.js';
 import { cancelPoolStatements, createDataPool, type ResolvedConnection } from '../data/postgres-connection.js';
 import type { ColumnSpec, SourceRelation } from '../data/spec.js';
 import { assertUniqueColumns, relationError } from './dialect.js';
