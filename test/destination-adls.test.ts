@@ -208,7 +208,10 @@ describe('adls: PostgreSQL to Parquet in Azurite', () => {
     expect(bfRuns.map((r) => [r.manifest.chunk, r.manifest.rows, r.folder.split('/').pop()])).toEqual([
       [0, 10, `run_id=${backfill.run_id}-chunk-00000`],
       [1, 10, expect.stringMatching(/-chunk-00001$/)],
+      // Complete: the next run appends past the backfilled range, re-reading its lookback (idempotent).
+      [null, 20, expect.stringMatching(/^run_id=/)],
     ]);
+    expect(bfRuns[2]!.manifest).toMatchObject({ write: 'replace_where', read: [{ kind: 'after', column: 'id' }] });
 
     const chkRuns = await lake.runs('landing', 'events_chk');
     expect(chkRuns.map((r) => [r.manifest.write, r.manifest.rows])).toEqual([['replace', 20], ['replace', 21]]);
