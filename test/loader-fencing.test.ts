@@ -30,6 +30,7 @@ function startLoader(name: string, output: string[]): { child: ChildProcess; exi
       HEARTBEAT_INTERVAL_SECONDS: '1',
       LOCAL_QUEUE_LOCK_SECONDS: '2',
       LOG_LEVEL: 'info',
+      SECRETS_FROM_ENVIRONMENT: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

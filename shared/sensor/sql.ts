@@ -54,6 +54,14 @@ export type DueRow = ConfigFields & {
   due_text: string;
 };
 
+/** The columns of a due row: what the claim and the one rule set (checkLoadConfig) read. */
+const DUE_COLUMNS = `config_id, xmin::text AS row_version, db_config_key, source_table_catalog, source_table_schema,
+            source_table_name, query, destination_table_schema, destination_table_name,
+            encode(control_key, 'hex') AS control_key_hex, load_strategy, load_full, load_cron,
+            incremental_column, incremental_type, incremental_value, incremental_lookback, primary_key_cols, rolling_column, rolling_days,
+            partition_column, lower_bound, upper_bound, num_partitions,
+            next_load_date_time, next_load_date_time::text AS due_text`;
+
 /**
  * The seed's sensor query (active, due, not Queued or In Progress, oldest due
  * first), resumed at `cursor` and limited to `limit` rows. It walks the partial
@@ -65,12 +73,7 @@ export type DueRow = ConfigFields & {
  */
 export async function selectDueRows(db: Queryable, now: Date, cursor: DueCursor, limit: number): Promise<DueRow[]> {
   const { rows } = await db.query<DueRow>(
-    `SELECT config_id, xmin::text AS row_version, db_config_key, source_table_catalog, source_table_schema,
-            source_table_name, query, destination_table_schema, destination_table_name,
-            encode(control_key, 'hex') AS control_key_hex, load_strategy, load_full, load_cron,
-            incremental_column, incremental_type, incremental_value, incremental_lookback, primary_key_cols, rolling_column, rolling_days,
-            partition_column, lower_bound, upper_bound, num_partitions,
-            next_load_date_time, next_load_date_time::text AS due_text
+    `SELECT ${DUE_COLUMNS}
        FROM control.table_control
       WHERE is_active = true
         AND next_load_date_time <= $1
@@ -87,16 +90,12 @@ export async function selectDueRows(db: Queryable, now: Date, cursor: DueCursor,
 /** Up to `limit` due rows of one source, oldest due first (dispatch on finish). */
 export async function selectDueRowsOfSource(db: Queryable, now: Date, dbConfigKey: string, limit: number): Promise<DueRow[]> {
   const { rows } = await db.query<DueRow>(
-    `SELECT config_id, xmin::text AS row_version, db_config_key, source_table_name,
-            encode(control_key, 'hex') AS control_key_hex, load_strategy, load_cron,
-            incremental_column, incremental_type, primary_key_cols, rolling_column, rolling_days,
-            partition_column, lower_bound, upper_bound, num_partitions,
-            next_load_date_time, next_load_date_time::text AS due_text
+    `SELECT ${DUE_COLUMNS}
        FROM control.table_control
       WHERE is_active = true
         AND db_config_key = $2
         AND next_load_date_time <= $1
-        AND (last_status IS NULL OR last_status NOT IN ('Queued', 'In Progress'))
+        AND (last_status IS NULL OR last_status NOT IN (${sqlLiteral('Queued')}, ${sqlLiteral('In Progress')}))
       ORDER BY next_load_date_time
       LIMIT $3`,
     [now, dbConfigKey, limit],
